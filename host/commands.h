@@ -1,0 +1,9 @@
+// commands.h — one function per ratq subcommand: int cmd_<name>(int argc, char **argv).
+// argv[0] is the subcommand name. Return value is the process exit code:
+// 0 success, 1 a check failed (e.g. a test vector mismatched), 2 bad input or usage.
+#ifndef RATQ_HOST_COMMANDS_H
+#define RATQ_HOST_COMMANDS_H
+
+int cmd_check_vector(int argc, char **argv);
+
+#endif

@@ -1,0 +1,37 @@
+// main.c — the ratq command: dispatches to one function per subcommand (host/cmd_*.c).
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} ratq_command;
+
+static const ratq_command COMMANDS[] = {
+    {"check-vector", cmd_check_vector, "run cmsis_nn_vector/v1 test vectors through the CPU integer engine"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "ratq %s — Rescale-Aware Training for integer-only CNNs\n\nusage: ratq <command> [options]\n\n", RATQ_VERSION);
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        fprintf(f, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].help);
+    fprintf(f, "\n'ratq <command> --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("ratq %s\n", RATQ_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "ratq: unknown command '%s' (see 'ratq --help')\n", argv[1]);
+    return 2;
+}
