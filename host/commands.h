@@ -5,5 +5,6 @@
 #define RATQ_HOST_COMMANDS_H
 
 int cmd_check_vector(int argc, char **argv);
+int cmd_data_info(int argc, char **argv);
 
 #endif
