@@ -28,3 +28,8 @@ if(MPI_C_FOUND AND MPIEXEC_EXECUTABLE)
   set_tests_properties(dist_mpi_rank_dies PROPERTIES LABELS cpu TIMEOUT 60 WILL_FAIL TRUE
                        ENVIRONMENT "ASAN_OPTIONS=detect_leaks=0")
 endif()
+
+# The real NCCL path on a GPU (one rank in scripts/gpu_check.sh); label gpu;multigpu, 77 without a device.
+if(RATQ_HAVE_NCCL)
+  ratq_gpu_test(test_nccl SOURCES ${RATQ_TEST_DIR}/gpu/test_nccl.c LABELS multigpu)
+endif()
