@@ -13,6 +13,7 @@ typedef struct {
 static const ratq_command COMMANDS[] = {
     {"check-vector", cmd_check_vector, "run cmsis_nn_vector/v1 test vectors through the CPU integer engine"},
     {"data-info", cmd_data_info, "open a dataset (shard, npz, JPEG tree, IDX), print it, --verify decodes all"},
+    {"hw", cmd_hw, "hardware cost model: k-bit rescaler RTL, bit-exact simulation, synthesis area/delay table"},
 };
 
 static void usage(FILE *f) {
