@@ -14,6 +14,7 @@ static const ratq_command COMMANDS[] = {
     {"check-vector", cmd_check_vector, "run cmsis_nn_vector/v1 test vectors through the CPU integer engine"},
     {"data-info", cmd_data_info, "open a dataset (shard, npz, JPEG tree, IDX), print it, --verify decodes all"},
     {"hw", cmd_hw, "hardware cost model: k-bit rescaler RTL, bit-exact simulation, synthesis area/delay table"},
+    {"eval", cmd_eval, "float top-1 / top-5 of an EfficientNet-Lite weight file (.ratqw) on a dataset"},
 };
 
 static void usage(FILE *f) {
