@@ -15,6 +15,8 @@ static const ratq_command COMMANDS[] = {
     {"data-info", cmd_data_info, "open a dataset (shard, npz, JPEG tree, IDX), print it, --verify decodes all"},
     {"hw", cmd_hw, "hardware cost model: k-bit rescaler RTL, bit-exact simulation, synthesis area/delay table"},
     {"eval", cmd_eval, "float top-1 / top-5 of an EfficientNet-Lite weight file (.ratqw) on a dataset"},
+    {"export-c", cmd_export_c, "write an integer model as a standalone C source tree (engine + data + main)"},
+    {"qmodel-info", cmd_qmodel_info, "validate an integer model, print its op table, --image classifies images"},
 };
 
 static void usage(FILE *f) {
