@@ -17,6 +17,9 @@ static const ratq_command COMMANDS[] = {
     {"eval", cmd_eval, "float top-1 / top-5 of an EfficientNet-Lite weight file (.ratqw) on a dataset"},
     {"export-c", cmd_export_c, "write an integer model as a standalone C source tree (engine + data + main)"},
     {"qmodel-info", cmd_qmodel_info, "validate an integer model, print its op table, --image classifies images"},
+    {"quantize", cmd_quantize, "post-training integer model: BN folding, calibration, int8 weights, k-bit rescalers"},
+    {"sweep", cmd_sweep, "post-training accuracy per rescaler width k: top-1, top-5, agreement with float"},
+    {"finetune", cmd_finetune, "Rescale-Aware Training: fine-tune with k-bit integer arithmetic in the loop"},
 };
 
 static void usage(FILE *f) {

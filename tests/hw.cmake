@@ -8,3 +8,11 @@ set_tests_properties(test_hw_synth PROPERTIES ENVIRONMENT
 add_test(NAME test_hw_verify_full COMMAND test_hw_verify --full)
 set_tests_properties(test_hw_verify_full PROPERTIES LABELS "cpu;slow"
   ENVIRONMENT "RATQ_SHARED_DATA=${RATQ_SHARED_DATA};RATQ_TEST_DIR=${RATQ_TEST_DIR}")
+
+# Real EfficientNet-Lite0 accumulators (every CONV/DW/FC layer, 2 images) through the rescaler RTL at k = 2, 4, 8.
+# Needs the converted weights (tests/model.cmake: RATQ_LITE0_WEIGHTS) and iverilog; label slow (one simulation
+# per layer and k).
+ratq_cpu_test(test_hw_lite0_acc SOURCES ${RATQ_TEST_DIR}/cpu/test_hw_lite0_acc.c ARGS ${CMAKE_CURRENT_BINARY_DIR}/hw_lite0_acc)
+file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/hw_lite0_acc)
+set_tests_properties(test_hw_lite0_acc PROPERTIES LABELS "cpu;slow" TIMEOUT 1200
+  ENVIRONMENT "RATQ_WEIGHTS=${RATQ_LITE0_WEIGHTS};RATQ_SHARED_DATA=${RATQ_SHARED_DATA}")

@@ -1,0 +1,33 @@
+# check_quant_cli.cmake — bad input to `ratq quantize / sweep / finetune`: each case must exit 2 with exactly one
+# stderr line containing the expected text. Args: RATQ WORK. Case: "name|expected text|arg^arg^...".
+file(MAKE_DIRECTORY ${WORK})
+file(WRITE ${WORK}/garbage.ratqw "not a weight file")
+set(cases
+  "missing_model|garbage.ratqw|quantize^--model^${WORK}/garbage.ratqw^--calib^${WORK}^--rescale-bits^4^-o^${WORK}/o.ratqm"
+  "absent_model|nope.ratqw|quantize^--model^${WORK}/nope.ratqw^--calib^${WORK}^--rescale-bits^4^-o^${WORK}/o.ratqm"
+  "bits_zero|--rescale-bits|quantize^--model^m^--calib^c^--rescale-bits^0^-o^o"
+  "bits_list|--rescale-bits|sweep^--model^m^--calib^c^--data^d^--rescale-bits^8,x"
+  "rounding|--rounding|sweep^--model^m^--calib^c^--data^d^--rounding^nearest"
+  "required|required|finetune^--model^m^--data^d"
+  "unknown|unknown option|finetune^--frobnicate"
+  "unknown_sweep|unknown option|sweep^--frobnicate^x"
+  "no_value|needs a value|quantize^--model"
+  "lr|--lr|finetune^--lr^abc"
+  "teacher|--teacher|finetune^--teacher^gpt")
+foreach(c ${cases})
+  string(REPLACE "|" ";" parts "${c}")
+  string(REPLACE "^" ";" parts "${parts}")
+  list(GET parts 0 name)
+  list(GET parts 1 expect)
+  list(SUBLIST parts 2 -1 args)
+  execute_process(COMMAND ${RATQ} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE so ERROR_VARIABLE se)
+  string(STRIP "${se}" se_stripped)
+  string(FIND "${se}" "${expect}" pos)
+  string(REGEX MATCHALL "\n" newlines "${se_stripped}")
+  list(LENGTH newlines extra_lines)
+  if(NOT rc EQUAL 2 OR pos EQUAL -1 OR NOT extra_lines EQUAL 0)
+    message(FATAL_ERROR "case ${name}: want exit 2 and one stderr line containing '${expect}'\n"
+                        "got exit ${rc}, stderr:\n${se}\nstdout:\n${so}")
+  endif()
+  message(STATUS "${name}: exit ${rc}: ${se_stripped}")
+endforeach()

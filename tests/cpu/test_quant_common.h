@@ -1,0 +1,91 @@
+// test_quant_common.h — helpers shared by the quantizer tests: random float models, comparisons against the
+// integer engine (ratq_qmodel_run) op by op.
+#ifndef RATQ_TEST_QUANT_COMMON_H
+#define RATQ_TEST_QUANT_COMMON_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "efficientnet_lite.h"
+#include "qmodel.h"
+#include "quant_export.h"
+#include "quant_net.h"
+#include "test_util.h"
+
+// Path from an environment variable, or exit(1) with a message (a test must never pass vacuously).
+static inline const char *tq_env(const char *var, const char *hint) {
+    const char *v = getenv(var);
+    if (!v || !*v) {
+        fprintf(stderr, "FAIL: environment variable %s is not set (%s)\n", var, hint);
+        exit(1);
+    }
+    return v;
+}
+
+// Random parameters for a built model: conv/fc weights U(-a, a) with a = sqrt(3/fan_in) * 1.5 (so activations
+// neither vanish nor explode), BN gamma U(0.5, 1.5), beta U(-0.3, 0.3), mean U(-0.2, 0.2), var U(0.5, 1.5),
+// fc bias U(-0.1, 0.1).
+static inline void tq_random_model(ratq_effnet *m, uint64_t seed) {
+    uint64_t st = seed;
+    for (int l = 0; l < m->n_layers; l++) {
+        const ratq_layer *L = &m->layers[l];
+        if (L->kind == RATQ_LAYER_CONV || L->kind == RATQ_LAYER_DWCONV || L->kind == RATQ_LAYER_FC) {
+            const ratq_tensor_info *t = &m->tensors[L->w_t];
+            int fan_in = L->kind == RATQ_LAYER_DWCONV ? L->conv.kh * L->conv.kw
+                         : L->kind == RATQ_LAYER_FC ? L->c : L->conv.kh * L->conv.kw * L->conv.ic;
+            double a = sqrt(3.0 / fan_in) * 1.5;
+            for (size_t j = 0; j < t->count; j++) m->params[t->offset + j] = (float)((2 * ratq_test_unit(&st) - 1) * a);
+            if (L->b_t >= 0) {
+                const ratq_tensor_info *b = &m->tensors[L->b_t];
+                for (size_t j = 0; j < b->count; j++) m->params[b->offset + j] = (float)(0.2 * ratq_test_unit(&st) - 0.1);
+            }
+        } else if (L->kind == RATQ_LAYER_BN) {
+            const int ts[4] = {L->w_t, L->b_t, L->mean_t, L->var_t};
+            const double lo[4] = {0.5, -0.3, -0.2, 0.5}, hi[4] = {1.5, 0.3, 0.2, 1.5};
+            for (int k = 0; k < 4; k++) {
+                const ratq_tensor_info *t = &m->tensors[ts[k]];
+                for (size_t j = 0; j < t->count; j++)
+                    m->params[t->offset + j] = (float)(lo[k] + (hi[k] - lo[k]) * ratq_test_unit(&st));
+            }
+        }
+    }
+}
+
+// Run q's fake-quant forward and the integer engine (through the exported model) on the same n images and
+// compare every op's int8 output byte for byte. Returns the number of differing bytes (also reported as
+// failed checks with the first mismatch per op).
+static inline long tq_compare_with_engine(ratq_qnet *q, const uint8_t *img, int n, const char *what) {
+    ratq_qmodel im;
+    CHECK_MSG(ratq_qnet_to_qmodel(q, &im) == 0, "%s: export", what);
+    if (ratq_test_failures) return 1;
+    const int8_t *fq = ratq_qnet_forward(q, img, n);
+    CHECK_MSG(fq != NULL, "%s: fake-quant forward", what);
+    int8_t **acts = calloc((size_t)im.n_ops, sizeof *acts);
+    size_t per = (size_t)im.in_h * im.in_w * im.in_c;
+    int8_t *in = malloc(per * n);
+    for (int i = 0; i < im.n_ops; i++) acts[i] = malloc((size_t)ratq_qop_out_count(&im.ops[i]) * n);
+    ratq_qmodel_input_from_u8(&im, img, (int64_t)per * n, in);
+    CHECK_MSG(memcmp(in, q->qin, per * n) == 0, "%s: network input quantization differs", what);
+    CHECK_MSG(ratq_qmodel_run(&im, in, n, acts, NULL, NULL) == 0, "%s: ratq_qmodel_run", what);
+    long bad_total = 0;
+    for (int i = 0; i < im.n_ops && fq; i++) {
+        size_t cnt = (size_t)ratq_qop_out_count(&im.ops[i]) * n;
+        long bad = 0;
+        size_t first = 0;
+        for (size_t j = 0; j < cnt; j++)
+            if (acts[i][j] != q->q[i][j] && bad++ == 0) first = j;
+        CHECK_MSG(bad == 0, "%s: op %d (%s, %s): %ld of %zu int8 outputs differ; first at %zu: fake-quant %d, engine %d",
+                  what, i, q->ops[i].name, ratq_qnop_kind_name(q->ops[i].kind), bad, cnt, first, q->q[i][first],
+                  acts[i][first]);
+        bad_total += bad;
+    }
+    for (int i = 0; i < im.n_ops; i++) free(acts[i]);
+    free(acts);
+    free(in);
+    ratq_qmodel_free(&im);
+    return bad_total;
+}
+
+#endif

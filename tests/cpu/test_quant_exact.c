@@ -1,0 +1,114 @@
+// test_quant_exact.c — the fake-quant forward (host/quant_fake.c) equals the integer engine (host/qmodel.h
+// ratq_qmodel_run over kernels/cpu/int_ops.h) bit for bit: every int8 output of every op, for k in {31, 8, 4, 2},
+// both rounding modes (single, tflite), with and without scale snapping.
+//   test_quant_exact tiny   : the tiny EfficientNet with random weights and BN statistics, random images
+//                             (calibrated on 24 other random images, so some activations clamp).
+//   test_quant_exact lite0  : EfficientNet-Lite0 (RATQ_WEIGHTS) on 8 real ImageNet images
+//                             ($RATQ_SHARED_DATA/imagenet_sample), calibrated on 32 of them.
+// Also checks the comparison is not vacuous: logits must differ between images and the model must not be all
+// clamped.
+#include <string.h>
+
+#include "quant_data.h"
+#include "test_quant_common.h"
+
+static void run_configs(ratq_qnet *q, const uint8_t *img, int n, int snap_too) {
+    const int ks[4] = {31, 8, 4, 2};
+    const ratq_rounding rm[2] = {RATQ_ROUND_SINGLE, RATQ_ROUND_TFLITE};
+    for (int ki = 0; ki < 4; ki++)
+        for (int r = 0; r < 2; r++)
+            for (int snap = 0; snap <= snap_too; snap++) {
+                ratq_quant_options opt = {.k = ks[ki], .rounding = rm[r], .snap = snap};
+                char what[64];
+                snprintf(what, sizeof what, "k=%d %s%s", opt.k, r ? "tflite" : "single", snap ? " snap" : "");
+                CHECK_MSG(ratq_qnet_quantize(q, &opt) == 0, "%s: quantize", what);
+                long bad = tq_compare_with_engine(q, img, n, what);
+                // not vacuous: the logits of different images differ, and some op output is not at its clamp
+                const ratq_qnop *fc = &q->ops[q->n_ops - 1];
+                int differ = 0;
+                for (int i = 1; i < n && !differ; i++)
+                    differ = memcmp(q->q[q->n_ops - 1], q->q[q->n_ops - 1] + (size_t)i * fc->oc, (size_t)fc->oc) != 0;
+                CHECK_MSG(differ, "%s: all images give the same logits (vacuous comparison)", what);
+                long inside = 0, total = 0;
+                for (int o = 0; o < q->n_ops; o++) {
+                    size_t cnt = (size_t)q->ops[o].oh * q->ops[o].ow * q->ops[o].oc * n;
+                    for (size_t j = 0; j < cnt; j++) inside += q->mask[o][j];
+                    total += (long)cnt;
+                }
+                CHECK_MSG(inside > total / 2, "%s: only %ld of %ld outputs inside their clamp", what, inside, total);
+                printf("%-18s %s: %ld mismatching bytes over %d ops; %.1f%% of outputs inside the clamp\n", what,
+                       bad ? "FAIL" : "ok", bad, q->n_ops, 100.0 * inside / total);
+            }
+}
+
+static int test_tiny(void) {
+    ratq_effnet_config cfg;
+    ratq_effnet m;
+    CHECK_MSG(ratq_effnet_config_from_name("tiny", 0, 0, &cfg) == 0, "config");
+    CHECK_MSG(ratq_effnet_build(&m, &cfg) == 0, "build");
+    if (ratq_test_failures) return 1;
+    tq_random_model(&m, 12345);
+    ratq_qnet q;
+    CHECK_MSG(ratq_qnet_from_effnet(&q, &m) == 0, "from_effnet");
+    if (ratq_test_failures) return 1;
+    const int n_cal = 24, n = 8;
+    size_t per = (size_t)cfg.resolution * cfg.resolution * 3;
+    uint8_t *img = malloc(per * (n_cal + n));
+    uint64_t st = 777;
+    // smooth random images: a random color per 4x4 tile plus noise (closer to natural statistics than iid noise)
+    for (int i = 0; i < n_cal + n; i++)
+        for (int y = 0; y < cfg.resolution; y++)
+            for (int x = 0; x < cfg.resolution; x++)
+                for (int c = 0; c < 3; c++) {
+                    uint64_t h = (uint64_t)(i * 1000 + (y / 4) * 31 + (x / 4)) * 3 + c, s2 = h;
+                    int base = (int)(ratq_test_rng(&s2) % 256);
+                    int v = base + (int)ratq_test_range(&st, -20, 20);
+                    img[(((size_t)i * cfg.resolution + y) * cfg.resolution + x) * 3 + c] =
+                        (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+                }
+    ratq_qnet_observe_reset(&q);
+    CHECK_MSG(ratq_qnet_float_forward(&q, img, n_cal, 1) != NULL, "calibration forward");
+    CHECK_MSG(ratq_qnet_observe_finish(&q) == 0, "calibration");
+    if (!ratq_test_failures) run_configs(&q, img + per * n_cal, n, 1);
+    free(img);
+    ratq_qnet_free(&q);
+    ratq_effnet_free(&m);
+    return ratq_test_finish("test_quant_exact tiny");
+}
+
+static int test_lite0(void) {
+    const char *wpath = tq_env("RATQ_WEIGHTS", "EfficientNet-Lite0 .ratqw from scripts/get_weights.py");
+    const char *shared = tq_env("RATQ_SHARED_DATA", "the shared data folder");
+    char dpath[4096];
+    snprintf(dpath, sizeof dpath, "%s/imagenet_sample", shared);
+    ratq_effnet m;
+    if (ratq_effnet_load(&m, wpath) != 0) {
+        fprintf(stderr, "FAIL: cannot load %s (create it with scripts/get_weights.py)\n", wpath);
+        return 1;
+    }
+    ratq_dataset *ds = ratq_data_open(dpath, NULL);
+    CHECK_MSG(ds != NULL, "open %s", dpath);
+    ratq_qnet q;
+    CHECK_MSG(ratq_qnet_from_effnet(&q, &m) == 0, "from_effnet");
+    if (ratq_test_failures) return 1;
+    CHECK_MSG(ratq_quant_calibrate(&q, ds, 32, 8, 0) == 0, "calibrate");
+    // 8 real images (the first 8 of the sample) at 224 x 224
+    const int n = 8;
+    ratq_loader_config lc = ratq_loader_config_default();
+    lc.batch_size = n;
+    lc.tf = ratq_quant_transform(ds, q.resolution);
+    ratq_loader *ld = ratq_loader_create(ds, &lc);
+    ratq_batch b;
+    CHECK_MSG(ld && ratq_loader_start_epoch(ld, 0) == 0 && ratq_loader_next(ld, &b) == 1 && b.n == n, "load 8 images");
+    if (!ratq_test_failures) run_configs(&q, b.images, n, 0);
+    ratq_loader_destroy(ld);
+    ratq_data_close(ds);
+    ratq_qnet_free(&q);
+    ratq_effnet_free(&m);
+    return ratq_test_finish("test_quant_exact lite0");
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "lite0")) return test_lite0();
+    return test_tiny();
+}
