@@ -5,13 +5,15 @@
 #define RATQ_HOST_COMMANDS_H
 
 int cmd_check_vector(int argc, char **argv);
-int cmd_data_info(int argc, char **argv);
-int cmd_hw(int argc, char **argv);
-int cmd_finetune(int argc, char **argv);
-int cmd_sweep(int argc, char **argv);
-int cmd_quantize(int argc, char **argv);
-int cmd_qmodel_info(int argc, char **argv);
-int cmd_export_c(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_hw(int argc, char **argv);
+int cmd_data_info(int argc, char **argv);
+int cmd_export_c(int argc, char **argv);
+int cmd_qmodel_info(int argc, char **argv);
+int cmd_quantize(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 
 #endif

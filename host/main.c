@@ -11,15 +11,17 @@ typedef struct {
 } ratq_command;
 
 static const ratq_command COMMANDS[] = {
+    {"eval", cmd_eval, "top-1 / top-5 of a float (.ratqw) or integer (.ratqm) model on a dataset"},
     {"check-vector", cmd_check_vector, "run cmsis_nn_vector/v1 test vectors through the CPU integer engine"},
-    {"data-info", cmd_data_info, "open a dataset (shard, npz, JPEG tree, IDX), print it, --verify decodes all"},
     {"hw", cmd_hw, "hardware cost model: k-bit rescaler RTL, bit-exact simulation, synthesis area/delay table"},
-    {"eval", cmd_eval, "float top-1 / top-5 of an EfficientNet-Lite weight file (.ratqw) on a dataset"},
+    {"data-info", cmd_data_info, "open a dataset (shard, npz, JPEG tree, IDX), print it, --verify decodes all"},
     {"export-c", cmd_export_c, "write an integer model as a standalone C source tree (engine + data + main)"},
     {"qmodel-info", cmd_qmodel_info, "validate an integer model, print its op table, --image classifies images"},
     {"quantize", cmd_quantize, "post-training integer model: BN folding, calibration, int8 weights, k-bit rescalers"},
     {"sweep", cmd_sweep, "post-training accuracy per rescaler width k: top-1, top-5, agreement with float"},
     {"finetune", cmd_finetune, "Rescale-Aware Training: fine-tune with k-bit integer arithmetic in the loop"},
+    {"train", cmd_train, "train a (tiny) EfficientNet-Lite from scratch in float on the CPU, write .ratqw"},
+    {"run", cmd_run, "the whole pipeline: float -> int8 -> k sweep -> RAT at k=4,3 -> C export -> hw -> report.md"},
 };
 
 static void usage(FILE *f) {

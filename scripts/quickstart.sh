@@ -1,20 +1,15 @@
 #!/usr/bin/env bash
-# quickstart.sh — the README's main job on its built-in default: install dependencies, build, and run the CPU
-# integer engine on the CMSIS-NN bit-exact vectors, first with their 31-bit multipliers (must match exactly),
-# then with every multiplier cut to k = 16, 8, 4, 2, 1 bits (how far k-bit rescaling moves a real layer).
-# usage: scripts/quickstart.sh [VECTOR_DIR]   (default: $RATQ_SHARED_DATA/cmsis_nn_vectors or ../shared/data/...)
+# quickstart.sh — the README's main job on its built-in default: install dependencies (Debian packages, incl.
+# dataset-fashion-mnist), build, and run `ratq run`: a small EfficientNet-Lite-style network trained from scratch on
+# Fashion-MNIST, int8 with 32-bit rescalers, the post-training k sweep, Rescale-Aware Training at k = 4 and 3 (with
+# and without scale snapping), the integer model and its standalone C export, and the hardware table when a Liberty
+# library is found (--liberty FILE). Output: OUT_DIR/report.md (+ PNG plots when matplotlib is installed).
+# usage: scripts/quickstart.sh [OUT_DIR] [ratq run options...]      (default OUT_DIR: ratq-run)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-vectors="${1:-${RATQ_SHARED_DATA:-$root/../shared/data}/cmsis_nn_vectors}"
-if [ ! -d "$vectors" ]; then
-  echo "ratq: $vectors: no CMSIS-NN vector directory; pass one: scripts/quickstart.sh DIR" >&2
-  exit 2
-fi
+out="${1:-ratq-run}"
+shift || true
 "$root/scripts/install_deps.sh"
 cmake -S "$root" -B "$root/build" >/dev/null
 cmake --build "$root/build" -j"$(nproc)" --target ratq >/dev/null
-echo "== 31-bit multipliers, TFLite double rounding (must equal CMSIS-NN bit for bit)"
-"$root/build/ratq" check-vector "$vectors" --rounding tflite
-for k in 16 8 4 2 1; do
-  "$root/build/ratq" check-vector "$vectors" --rounding single --rescale-bits "$k" | tail -n 1
-done
+exec "$root/build/ratq" run -o "$out" "$@"
