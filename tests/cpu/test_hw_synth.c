@@ -16,16 +16,9 @@
 #include "hw_synth.h"
 #include "hw_verify.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                                              \
-    do {                                                                                                              \
-        if (!(cond)) {                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                      \
-            fprintf(stderr, __VA_ARGS__);                                                                             \
-            fprintf(stderr, "\n");                                                                                    \
-            failures++;                                                                                               \
-        }                                                                                                             \
-    } while (0)
+#include "test_util.h"
+// One harness for all tests (tests/test_util.h): a failed CHECK prints file:line and counts.
+#define CHECK(cond, ...) CHECK_MSG(cond, __VA_ARGS__)
 
 int main(void) {
     char lib[4096];
@@ -79,10 +72,10 @@ int main(void) {
         long bad = ratq_hw_sim_dotp(d4, 150, 777, gates, wd, 1);
         CHECK(bad == 0, "gate-level netlist N=4 k=4: %ld mismatches (or the simulation failed: -1)", bad);
     } else CHECK(0, "gate-level model not written");
-    printf("test_hw_synth: %s (results in %s)\n", failures ? "FAIL" : "ok", tmp);
-    if (!failures) { // keep the work folder only when something failed
+    printf("test_hw_synth: %s (results in %s)\n", ratq_test_failures ? "FAIL" : "ok", tmp);
+    if (!ratq_test_failures) { // keep the work folder only when something failed
         const char *rm[] = {"rm", "-rf", tmp, NULL};
         ratq_hw_run(rm, NULL, NULL);
     }
-    return failures ? 1 : 0;
+    return ratq_test_failures ? 1 : 0;
 }

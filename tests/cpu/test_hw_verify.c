@@ -17,16 +17,9 @@
 #include "hw_verify.h"
 #include "io.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                                              \
-    do {                                                                                                              \
-        if (!(cond)) {                                                                                                \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                      \
-            fprintf(stderr, __VA_ARGS__);                                                                             \
-            fprintf(stderr, "\n");                                                                                    \
-            failures++;                                                                                               \
-        }                                                                                                             \
-    } while (0)
+#include "test_util.h"
+// One harness for all tests (tests/test_util.h): a failed CHECK prints file:line and counts.
+#define CHECK(cond, ...) CHECK_MSG(cond, __VA_ARGS__)
 
 // Load every CMSIS-NN vector of the shared data folder; fails loudly if there is none.
 static int load_cmsis(ratq_acc_dump *dumps, int max) {
@@ -129,10 +122,10 @@ int main(int argc, char **argv) {
     }
     for (int i = 0; i < nd; i++) ratq_acc_dump_free(&dumps[i]);
     printf("test_hw_verify%s: %d bit widths, %ld real accumulators: %s\n", full ? " --full" : "", nbits, real_total,
-           failures ? "FAIL" : "bit-exact");
-    if (!failures) { // keep the work folder only when something failed
+           ratq_test_failures ? "FAIL" : "bit-exact");
+    if (!ratq_test_failures) { // keep the work folder only when something failed
         const char *rm[] = {"rm", "-rf", tmp, NULL};
         ratq_hw_run(rm, NULL, NULL);
     }
-    return failures ? 1 : 0;
+    return ratq_test_failures ? 1 : 0;
 }

@@ -13,16 +13,9 @@
 #include "io.h"
 #include "weights.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                                                         \
-    do {                                                                                                         \
-        if (!(cond)) {                                                                                           \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                 \
-            fprintf(stderr, __VA_ARGS__);                                                                        \
-            fputc('\n', stderr);                                                                                 \
-            failures++;                                                                                          \
-        }                                                                                                        \
-    } while (0)
+#include "test_util.h"
+// One harness for all tests (tests/test_util.h): a failed CHECK prints file:line and counts.
+#define CHECK(cond, ...) CHECK_MSG(cond, __VA_ARGS__)
 
 static char dir[64];
 
@@ -211,6 +204,6 @@ int main(void) {
                            "offset", "nan", "arch", "missing", "shape", "extra"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(tmp_path(names[i]));
     rmdir(dir);
-    printf("%s (%d failures)\n", failures ? "FAIL" : "PASS", failures);
-    return failures ? 1 : 0;
+    printf("%s (%ld failures)\n", ratq_test_failures ? "FAIL" : "PASS", ratq_test_failures);
+    return ratq_test_failures ? 1 : 0;
 }
