@@ -1,5 +1,6 @@
 # check_bad_vector.cmake — write a mutated copy of a real vector, run `ratq check-vector` on it and require
 # exit code 2 and exactly one stderr line containing EXPECT. Args: RATQ SRC WORK NAME MUTATION EXPECT.
+include(${CMAKE_CURRENT_LIST_DIR}/expect_error.cmake)
 file(MAKE_DIRECTORY ${WORK})
 set(out ${WORK}/${NAME}.json)
 file(REMOVE ${out})
@@ -22,13 +23,4 @@ endif()
 if(NOT MUTATION STREQUAL "missing_file")
   file(WRITE ${out} "${text}")
 endif()
-execute_process(COMMAND ${RATQ} check-vector ${out} RESULT_VARIABLE rc OUTPUT_VARIABLE so ERROR_VARIABLE se)
-string(STRIP "${se}" se_stripped)
-string(FIND "${se}" "${EXPECT}" pos)
-string(REGEX MATCHALL "\n" newlines "${se_stripped}")
-list(LENGTH newlines extra_lines)
-if(NOT rc EQUAL 2 OR pos EQUAL -1 OR NOT extra_lines EQUAL 0)
-  message(FATAL_ERROR "bad-input case ${NAME}: want exit 2 and one stderr line containing '${EXPECT}'\n"
-                      "got exit ${rc}, stderr:\n${se}\nstdout:\n${so}")
-endif()
-message(STATUS "${NAME}: exit ${rc}: ${se_stripped}")
+ratq_expect_error(${NAME} "${EXPECT}" ${RATQ} check-vector ${out})

@@ -1,5 +1,6 @@
 # check_quant_cli.cmake — bad input to `ratq quantize / sweep / finetune`: each case must exit 2 with exactly one
 # stderr line containing the expected text. Args: RATQ WORK. Case: "name|expected text|arg^arg^...".
+include(${CMAKE_CURRENT_LIST_DIR}/expect_error.cmake)
 file(MAKE_DIRECTORY ${WORK})
 file(WRITE ${WORK}/garbage.ratqw "not a weight file")
 set(cases
@@ -20,14 +21,5 @@ foreach(c ${cases})
   list(GET parts 0 name)
   list(GET parts 1 expect)
   list(SUBLIST parts 2 -1 args)
-  execute_process(COMMAND ${RATQ} ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE so ERROR_VARIABLE se)
-  string(STRIP "${se}" se_stripped)
-  string(FIND "${se}" "${expect}" pos)
-  string(REGEX MATCHALL "\n" newlines "${se_stripped}")
-  list(LENGTH newlines extra_lines)
-  if(NOT rc EQUAL 2 OR pos EQUAL -1 OR NOT extra_lines EQUAL 0)
-    message(FATAL_ERROR "case ${name}: want exit 2 and one stderr line containing '${expect}'\n"
-                        "got exit ${rc}, stderr:\n${se}\nstdout:\n${so}")
-  endif()
-  message(STATUS "${name}: exit ${rc}: ${se_stripped}")
+  ratq_expect_error(${name} "${expect}" ${RATQ} ${args})
 endforeach()
