@@ -3,6 +3,9 @@
 // training data) -> post-training accuracy at k on --val -> RAT -> accuracy on --val -> .ratqm (host/qmodel.h).
 // Accuracies use the CPU integer engine (--engine int, default) or the bit-identical fake-quant forward
 // (--engine fake). The per-step log is JSON lines (step, epoch, loss, acc, lr); default OUT.log.jsonl.
+// Data parallel (host/dist.h, train_rat.h): under `mpirun -np N` or with RATQ_RANK/RATQ_WORLD_SIZE/
+// RATQ_MASTER_ADDR/RATQ_MASTER_PORT (or SLURM variables) every rank runs this command; --batch is per rank,
+// evaluation is sharded over the ranks (counts summed), rank 0 alone prints, logs and writes checkpoints and OUT.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +25,14 @@ static void usage(FILE *f) {
             "usage: ratq finetune --model FP.ratqw --data TRAIN --val VAL --rescale-bits K --epochs E [options] -o OUT.ratqm\n"
             "  --rounding MODE        single (default) | tflite | half_even\n"
             "  --snap-scales          snap weight scales so every multiplier is exactly k-bit\n"
-            "  --calib DATA           calibration data (default TRAIN); --calib-images N (default 1000, 0 = all)\n"
+            "  --calib DATA           calibration data (default TRAIN); --calib-images N (default 1000, 0 = all),\n"
+            "                         run in batches of 32 whatever --batch and the rank count\n"
             "  --limit N              train on the first N images of TRAIN (default all)\n"
             "  --val-limit N          evaluate the first N images of VAL (default all)\n"
-            "  --batch B              images per step (default 32)\n"
+            "  --batch B              images per step and rank (default 32); global batch = B x ranks\n"
+            "  --micro-batch M        forward/backward M images at a time, gradients accumulated (default B)\n"
+            "  --device cpu           where to train (cpu; cuda training is not built yet)\n"
+            "  --dist-timeout S       seconds a collective may stall before every rank exits (default 300)\n"
             "  --lr X                 peak learning rate (default 1e-3), cosine to --final-lr (default 0)\n"
             "  --warmup N             linear warm-up steps (default 0)\n"
             "  --optimizer sgd|adamw  (default sgd); --momentum X SGD momentum (default 0.9)\n"
@@ -49,7 +56,7 @@ static const char *const VALUE_OPTS[] = {
     "--model", "--data", "--val", "-o", "--output", "--calib", "--log", "--checkpoint", "--rescale-bits", "--epochs",
     "--calib-images", "--val-limit", "--limit", "--batch", "--warmup", "--seed", "--checkpoint-every", "--stop-after",
     "--lr", "--final-lr", "--momentum", "--weight-decay", "--label-smoothing", "--distill-alpha", "--temperature",
-    "--rounding", "--teacher", "--engine", "--optimizer"};
+    "--rounding", "--teacher", "--engine", "--optimizer", "--micro-batch", "--device", "--dist-timeout"};
 
 static int takes_value(const char *a) {
     for (size_t i = 0; i < sizeof VALUE_OPTS / sizeof VALUE_OPTS[0]; i++)
@@ -59,6 +66,127 @@ static int takes_value(const char *a) {
 
 static double pct(int64_t a, int64_t n) { return n ? 100.0 * (double)a / (double)n : 0.0; }
 
+// sum this rank's counts over the ranks
+static void reduce_eval(ratq_dist *d, ratq_quant_eval_result *r) {
+    int64_t v[4] = {r->n, r->top1, r->top5, r->agree};
+    ratq_dist_allreduce_sum_i64(d, v, 4);
+    r->n = v[0];
+    r->top1 = v[1];
+    r->top5 = v[2];
+    r->agree = v[3];
+}
+
+static int finetune(const char *model, const char *data, const char *val, const char *out, const char *calib,
+                    const char *logp, const char *ckpt, long long k, long long epochs, long long calib_n,
+                    long long vlimit, int snap, int json, int fake, int distill, ratq_rounding rnd,
+                    ratq_teacher_kind tk, ratq_rat_config *cfgp, ratq_dist *dist) {
+    ratq_rat_config cfg = *cfgp;
+    const int rank = ratq_dist_rank(dist), world = ratq_dist_world(dist);
+    char logbuf[4096], ckbuf[4096];
+    if (!logp) { snprintf(logbuf, sizeof logbuf, "%s.log.jsonl", out); logp = logbuf; }
+    if (!ckpt) { snprintf(ckbuf, sizeof ckbuf, "%s.ckpt", out); ckpt = ckbuf; }
+    cfg.epochs = (int)epochs;
+    cfg.teacher = distill ? tk : RATQ_TEACHER_NONE;
+    cfg.log_path = logp;
+    cfg.ckpt_path = ckpt;
+    cfg.progress = rank == 0 && ratq_cli_progress(json);
+    cfg.dist = dist;
+    const ratq_quant_options opt = {.k = (int)k, .rounding = rnd, .snap = snap};
+    double t0 = ratq_now();
+
+    ratq_effnet m;
+    if (ratq_effnet_load(&m, model) != 0) return 2;
+    ratq_qnet q, teacher;
+    memset(&teacher, 0, sizeof teacher);
+    int rc = ratq_qnet_from_effnet(&q, &m);
+    if (rc == 0 && distill && (rc = ratq_qnet_from_effnet(&teacher, &m)) != 0) ratq_qnet_free(&q);
+    ratq_effnet_free(&m);
+    if (rc != 0) return 2;
+    ratq_dataset *tr = ratq_data_open(data, NULL), *vd = tr ? ratq_data_open(val, NULL) : NULL, *cd = NULL;
+    if (!tr || !vd) rc = -1;
+    if (rc == 0 && calib && !(cd = ratq_data_open(calib, NULL))) rc = -1;
+    if (rc == 0) rc = ratq_quant_calibrate(&q, cd ? cd : tr, calib_n, 32, cfg.progress);
+    if (rc == 0 && distill) {
+        rc = ratq_qnet_copy_calibration(&teacher, &q);
+        ratq_quant_options o31 = {.k = 31, .rounding = rnd, .snap = 0};
+        if (rc == 0 && tk == RATQ_TEACHER_INT32) rc = ratq_qnet_quantize(&teacher, &o31);
+    }
+    ratq_quant_eval_result before = {0}, after = {0};
+    ratq_qmodel im;
+    memset(&im, 0, sizeof im);
+    // accuracy at k: post-training (skipped when resuming: the weights come from the checkpoint)
+    if (rc == 0 && !cfg.resume) {
+        rc = ratq_qnet_quantize(&q, &opt);
+        if (rc == 0 && fake)
+            rc = ratq_quant_evaluate_shard(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, rank, world, NULL, NULL, &before);
+        else if (rc == 0 && (rc = ratq_qnet_to_qmodel(&q, &im)) == 0) {
+            rc = ratq_quant_evaluate_shard(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, rank,
+                                           world, NULL, NULL, &before);
+            ratq_qmodel_free(&im);
+        }
+        if (rc == 0) reduce_eval(dist, &before);
+        if (rc == 0 && !json && rank == 0)
+            printf("post-training k=%d: top-1 %.2f%%, top-5 %.2f%% on %lld images\n", opt.k, pct(before.top1, before.n),
+                   pct(before.top5, before.n), (long long)before.n);
+    }
+    ratq_rat_stats st = {0};
+    if (rc == 0) rc = ratq_rat_train(&q, &opt, distill ? &teacher : NULL, tr, &cfg, &st);
+    if (rc == 0 && st.finished) {
+        if ((rc = ratq_qnet_to_qmodel(&q, &im)) == 0) {
+            if (fake)
+                rc = ratq_quant_evaluate_shard(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, rank,
+                                               world, NULL, NULL, &after);
+            else
+                rc = ratq_quant_evaluate_shard(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, rank,
+                                               world, NULL, NULL, &after);
+            if (rc == 0) reduce_eval(dist, &after);
+            if (rc == 0 && rank == 0) rc = ratq_qmodel_save(&im, out);
+            ratq_qmodel_free(&im);
+        }
+    }
+    if (rc == 0 && rank == 0) {
+        if (json) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "command", "finetune");
+            cJSON_AddStringToObject(j, "output", st.finished ? out : "");
+            cJSON_AddNumberToObject(j, "rescale_bits", opt.k);
+            cJSON_AddStringToObject(j, "rounding", ratq_qmodel_rounding_name(rnd));
+            cJSON_AddBoolToObject(j, "snap_scales", snap);
+            cJSON_AddNumberToObject(j, "steps_done", (double)st.steps_done);
+            cJSON_AddNumberToObject(j, "total_steps", (double)st.total_steps);
+            cJSON_AddBoolToObject(j, "finished", st.finished);
+            if (before.n) {
+                cJSON_AddNumberToObject(j, "ptq_top1", pct(before.top1, before.n));
+                cJSON_AddNumberToObject(j, "ptq_top5", pct(before.top5, before.n));
+            }
+            if (after.n) {
+                cJSON_AddNumberToObject(j, "rat_top1", pct(after.top1, after.n));
+                cJSON_AddNumberToObject(j, "rat_top5", pct(after.top5, after.n));
+                cJSON_AddNumberToObject(j, "val_images", (double)after.n);
+            }
+            cJSON_AddNumberToObject(j, "last_epoch_loss", st.last_loss);
+            cJSON_AddNumberToObject(j, "ranks", world);
+            cJSON_AddStringToObject(j, "dist_backend", ratq_dist_backend_name(dist));
+            cJSON_AddNumberToObject(j, "global_batch", (double)cfg.batch * world);
+            cJSON_AddStringToObject(j, "log", logp);
+            cJSON_AddNumberToObject(j, "seconds", ratq_now() - t0);
+            ratq_cli_print_json(j);
+        } else if (st.finished)
+            printf("RAT k=%d: top-1 %.2f%%, top-5 %.2f%% on %lld images (%lld steps, last epoch loss %.4f) -> %s\n",
+                   opt.k, pct(after.top1, after.n), pct(after.top5, after.n), (long long)after.n,
+                   (long long)st.steps_done, st.last_loss, out);
+        else
+            printf("stopped after %lld of %lld steps; checkpoint %s (continue with --resume)\n",
+                   (long long)st.steps_done, (long long)st.total_steps, ckpt);
+    }
+    if (tr) ratq_data_close(tr);
+    if (vd) ratq_data_close(vd);
+    if (cd) ratq_data_close(cd);
+    ratq_qnet_free(&q);
+    if (distill) ratq_qnet_free(&teacher);
+    return rc == 0 ? 0 : 2;
+}
+
 int cmd_finetune(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *val = NULL, *out = NULL, *calib = NULL, *logp = NULL, *ckpt = NULL;
     long long k = -1, epochs = -1, calib_n = 1000, vlimit = 0, ll;
@@ -67,6 +195,7 @@ int cmd_finetune(int argc, char **argv) {
     ratq_rounding rnd = RATQ_ROUND_SINGLE;
     ratq_rat_config cfg = ratq_rat_config_default();
     ratq_teacher_kind tk = RATQ_TEACHER_FLOAT;
+    ratq_dist_options dopt = {.backend = RATQ_DIST_AUTO, .timeout_s = 0};
     cfg.ckpt_every = 100;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *s;
@@ -98,6 +227,12 @@ int cmd_finetune(int argc, char **argv) {
         else if (!strcmp(a, "--val-limit")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &vlimit)) return 2; }
         else if (!strcmp(a, "--limit")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &ll)) return 2; cfg.limit = ll; }
         else if (!strcmp(a, "--batch")) { if (ratq_cli_int(c, a, s, 1, 4096, &ll)) return 2; cfg.batch = (int)ll; }
+        else if (!strcmp(a, "--micro-batch")) { if (ratq_cli_int(c, a, s, 1, 4096, &ll)) return 2; cfg.micro_batch = (int)ll; }
+        else if (!strcmp(a, "--dist-timeout")) { if (ratq_cli_double(c, a, s, &d) || !(d > 0)) return 2; dopt.timeout_s = d; }
+        else if (!strcmp(a, "--device")) {
+            if (!strcmp(s, "cuda")) { ratq_error("finetune: --device cuda: GPU training is not built yet (use --device cpu)"); return 2; }
+            if (strcmp(s, "cpu")) { ratq_error("finetune: --device: '%s' (expected cpu or cuda)", s); return 2; }
+        }
         else if (!strcmp(a, "--warmup")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &ll)) return 2; cfg.warmup_steps = ll; }
         else if (!strcmp(a, "--seed")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &ll)) return 2; cfg.seed = (uint64_t)ll; }
         else if (!strcmp(a, "--checkpoint-every")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &ll)) return 2; cfg.ckpt_every = ll; }
@@ -130,100 +265,14 @@ int cmd_finetune(int argc, char **argv) {
         ratq_error("finetune: --model, --data, --val, --rescale-bits, --epochs and -o are required (see --help)");
         return 2;
     }
-    char logbuf[4096], ckbuf[4096];
-    if (!logp) { snprintf(logbuf, sizeof logbuf, "%s.log.jsonl", out); logp = logbuf; }
-    if (!ckpt) { snprintf(ckbuf, sizeof ckbuf, "%s.ckpt", out); ckpt = ckbuf; }
-    cfg.epochs = (int)epochs;
-    cfg.teacher = distill ? tk : RATQ_TEACHER_NONE;
-    cfg.log_path = logp;
-    cfg.ckpt_path = ckpt;
-    cfg.progress = ratq_cli_progress(json);
-    const ratq_quant_options opt = {.k = (int)k, .rounding = rnd, .snap = snap};
-    double t0 = ratq_now();
-
-    ratq_effnet m;
-    if (ratq_effnet_load(&m, model) != 0) return 2;
-    ratq_qnet q, teacher;
-    memset(&teacher, 0, sizeof teacher);
-    int rc = ratq_qnet_from_effnet(&q, &m);
-    if (rc == 0 && distill && (rc = ratq_qnet_from_effnet(&teacher, &m)) != 0) ratq_qnet_free(&q);
-    ratq_effnet_free(&m);
-    if (rc != 0) return 2;
-    ratq_dataset *tr = ratq_data_open(data, NULL), *vd = tr ? ratq_data_open(val, NULL) : NULL, *cd = NULL;
-    if (!tr || !vd) rc = -1;
-    if (rc == 0 && calib && !(cd = ratq_data_open(calib, NULL))) rc = -1;
-    if (rc == 0) rc = ratq_quant_calibrate(&q, cd ? cd : tr, calib_n, cfg.batch, cfg.progress);
-    if (rc == 0 && distill) {
-        rc = ratq_qnet_copy_calibration(&teacher, &q);
-        ratq_quant_options o31 = {.k = 31, .rounding = rnd, .snap = 0};
-        if (rc == 0 && tk == RATQ_TEACHER_INT32) rc = ratq_qnet_quantize(&teacher, &o31);
+    if (cfg.micro_batch > 0 && cfg.batch % cfg.micro_batch != 0) {
+        ratq_error("finetune: --micro-batch: %d does not divide --batch %d", cfg.micro_batch, cfg.batch);
+        return 2;
     }
-    ratq_quant_eval_result before = {0}, after = {0};
-    ratq_qmodel im;
-    memset(&im, 0, sizeof im);
-    // accuracy at k: post-training (skipped when resuming: the weights come from the checkpoint)
-    if (rc == 0 && !cfg.resume) {
-        rc = ratq_qnet_quantize(&q, &opt);
-        if (rc == 0 && fake)
-            rc = ratq_quant_evaluate(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, NULL, NULL, &before);
-        else if (rc == 0 && (rc = ratq_qnet_to_qmodel(&q, &im)) == 0) {
-            rc = ratq_quant_evaluate(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, NULL, NULL,
-                                     &before);
-            ratq_qmodel_free(&im);
-        }
-        if (rc == 0 && !json)
-            printf("post-training k=%d: top-1 %.2f%%, top-5 %.2f%% on %lld images\n", opt.k, pct(before.top1, before.n),
-                   pct(before.top5, before.n), (long long)before.n);
-    }
-    ratq_rat_stats st = {0};
-    if (rc == 0) rc = ratq_rat_train(&q, &opt, distill ? &teacher : NULL, tr, &cfg, &st);
-    if (rc == 0 && st.finished) {
-        if ((rc = ratq_qnet_to_qmodel(&q, &im)) == 0) {
-            if (fake)
-                rc = ratq_quant_evaluate(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, NULL, NULL, &after);
-            else
-                rc = ratq_quant_evaluate(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, NULL, NULL,
-                                         &after);
-            if (rc == 0) rc = ratq_qmodel_save(&im, out);
-            ratq_qmodel_free(&im);
-        }
-    }
-    if (rc == 0) {
-        if (json) {
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "command", "finetune");
-            cJSON_AddStringToObject(j, "output", st.finished ? out : "");
-            cJSON_AddNumberToObject(j, "rescale_bits", opt.k);
-            cJSON_AddStringToObject(j, "rounding", ratq_qmodel_rounding_name(rnd));
-            cJSON_AddBoolToObject(j, "snap_scales", snap);
-            cJSON_AddNumberToObject(j, "steps_done", (double)st.steps_done);
-            cJSON_AddNumberToObject(j, "total_steps", (double)st.total_steps);
-            cJSON_AddBoolToObject(j, "finished", st.finished);
-            if (before.n) {
-                cJSON_AddNumberToObject(j, "ptq_top1", pct(before.top1, before.n));
-                cJSON_AddNumberToObject(j, "ptq_top5", pct(before.top5, before.n));
-            }
-            if (after.n) {
-                cJSON_AddNumberToObject(j, "rat_top1", pct(after.top1, after.n));
-                cJSON_AddNumberToObject(j, "rat_top5", pct(after.top5, after.n));
-                cJSON_AddNumberToObject(j, "val_images", (double)after.n);
-            }
-            cJSON_AddNumberToObject(j, "last_epoch_loss", st.last_loss);
-            cJSON_AddStringToObject(j, "log", logp);
-            cJSON_AddNumberToObject(j, "seconds", ratq_now() - t0);
-            ratq_cli_print_json(j);
-        } else if (st.finished)
-            printf("RAT k=%d: top-1 %.2f%%, top-5 %.2f%% on %lld images (%lld steps, last epoch loss %.4f) -> %s\n",
-                   opt.k, pct(after.top1, after.n), pct(after.top5, after.n), (long long)after.n,
-                   (long long)st.steps_done, st.last_loss, out);
-        else
-            printf("stopped after %lld of %lld steps; checkpoint %s (continue with --resume)\n",
-                   (long long)st.steps_done, (long long)st.total_steps, ckpt);
-    }
-    if (tr) ratq_data_close(tr);
-    if (vd) ratq_data_close(vd);
-    if (cd) ratq_data_close(cd);
-    ratq_qnet_free(&q);
-    if (distill) ratq_qnet_free(&teacher);
-    return rc == 0 ? 0 : 2;
+    ratq_dist *dist = ratq_dist_init(&dopt);
+    if (!dist) return 2;
+    int rc = finetune(model, data, val, out, calib, logp, ckpt, k, epochs, calib_n, vlimit, snap, json, fake, distill,
+                      rnd, tk, &cfg, dist);
+    ratq_dist_finalize(dist);
+    return rc;
 }

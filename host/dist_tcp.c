@@ -111,12 +111,14 @@ static int recv_all(int fd, void *buf, size_t bytes, double timeout_s) {
     return 0;
 }
 
-// Rank 0 talks to peer r over fds[r]; every other rank talks only to rank 0, over fds[0].
+// Rank 0 talks to peer r over fds[r]; every other rank talks only to rank 0, over fds[0]. A closed socket fails
+// at once ("rank r is gone"); a silent peer is left to the collective's watchdog (dist.c, "stalled for more
+// than T s"), so the socket deadline is 1 s later than the watchdog's.
 int ratq_dist_tcp_send(ratq_dist *d, int peer, const void *buf, size_t bytes) {
-    return send_all(d->fds[d->rank == 0 ? peer : 0], buf, bytes, d->timeout_s);
+    return send_all(d->fds[d->rank == 0 ? peer : 0], buf, bytes, d->timeout_s + 1.0);
 }
 int ratq_dist_tcp_recv(ratq_dist *d, int peer, void *buf, size_t bytes) {
-    return recv_all(d->fds[d->rank == 0 ? peer : 0], buf, bytes, d->timeout_s);
+    return recv_all(d->fds[d->rank == 0 ? peer : 0], buf, bytes, d->timeout_s + 1.0);
 }
 
 int ratq_dist_tcp_init(ratq_dist *d) {

@@ -21,9 +21,11 @@ ratq_transform ratq_quant_transform(const ratq_dataset *ds, int resolution) {
     return tf;
 }
 
-static ratq_loader *open_loader(const ratq_dataset *ds, int resolution, int batch) {
+static ratq_loader *open_loader(const ratq_dataset *ds, int resolution, int batch, int rank, int world) {
     ratq_loader_config cfg = ratq_loader_config_default();
     cfg.batch_size = batch;
+    cfg.rank = rank;
+    cfg.world_size = world;
     cfg.shuffle = 0;
     cfg.tf = ratq_quant_transform(ds, resolution);
     ratq_loader *ld = ratq_loader_create(ds, &cfg);
@@ -43,7 +45,7 @@ static void progress_line(int on, const char *what, int64_t done, int64_t total)
 int ratq_quant_calibrate(ratq_qnet *q, const ratq_dataset *ds, int64_t limit, int batch, int progress) {
     int64_t total = ratq_data_count(ds);
     if (limit > 0 && limit < total) total = limit;
-    ratq_loader *ld = open_loader(ds, q->resolution, batch);
+    ratq_loader *ld = open_loader(ds, q->resolution, batch, 0, 1);
     if (!ld) return -1;
     ratq_qnet_observe_reset(q);
     int64_t done = 0;
@@ -88,22 +90,33 @@ int ratq_quant_topk_hit_f32(const float *s, int n, int label, int k) {
 int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
                         int64_t limit, int batch, int progress, const int32_t *ref_pred, int32_t *pred,
                         ratq_quant_eval_result *res) {
+    return ratq_quant_evaluate_shard(mode, q, im, ds, limit, batch, progress, 0, 1, ref_pred, pred, res);
+}
+
+int ratq_quant_evaluate_shard(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
+                              int64_t limit, int batch, int progress, int rank, int world, const int32_t *ref_pred,
+                              int32_t *pred, ratq_quant_eval_result *res) {
     memset(res, 0, sizeof *res);
     int64_t total = ratq_data_count(ds);
     if (limit > 0 && limit < total) total = limit;
+    if (world > 1 && (pred || ref_pred)) {
+        ratq_error("evaluate: per-image predictions are only kept on one rank");
+        return -1;
+    }
     const int use_im = mode == RATQ_EVAL_QMODEL;
     const int res_px = use_im ? im->in_h : q->resolution, classes = use_im ? im->num_classes : q->num_classes;
-    ratq_loader *ld = open_loader(ds, res_px, batch);
+    ratq_loader *ld = open_loader(ds, res_px, batch, rank, world);
     if (!ld) return -1;
     size_t per = (size_t)res_px * res_px * 3;
     int8_t *in = malloc(per * (size_t)batch), *lq = malloc((size_t)batch * classes);
     int rc = (in && lq) ? 0 : -1;
     if (rc) ratq_error("evaluate: out of memory");
     ratq_batch b;
-    while (rc == 0 && res->n < total && (rc = ratq_loader_next(ld, &b)) == 1) {
+    const int64_t mine = (total - rank + world - 1) / world; // positions rank, rank + W, ... below total
+    while (rc == 0 && res->n < mine && (rc = ratq_loader_next(ld, &b)) == 1) {
         rc = 0;
         int n = b.n;
-        if (res->n + n > total) n = (int)(total - res->n);
+        if (res->n + n > mine) n = (int)(mine - res->n);
         const int8_t *logits = NULL;
         const float *fl = NULL;
         if (mode == RATQ_EVAL_QMODEL) {
@@ -132,7 +145,7 @@ int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im
             if (ref_pred) res->agree += ref_pred[res->n + i] == top;
         }
         res->n += n;
-        progress_line(progress, "evaluate", res->n, total);
+        progress_line(progress, "evaluate", res->n, mine);
     }
     free(in);
     free(lq);

@@ -1,11 +1,12 @@
 // train_rat.c — the RAT loop (train_rat.h). Data: the first `limit` images of the dataset; epoch e visits them in
-// the order ratq_data_epoch_order(limit, shuffle, seed, e) (host/data.h), cut into batches of cfg->batch
-// (drop_last). Without augmentation the images are decoded once and cached; with it every batch is decoded and
+// the order ratq_data_epoch_order(limit, shuffle, seed, e) (host/data.h), cut into global batches of
+// cfg->batch x ranks (drop_last), of which each rank takes its slice in micro-batches (train_rat.h). Without augmentation the images are decoded once and cached; with it every batch is decoded and
 // transformed (RATQ_TF_TRAIN keyed by (seed, epoch, dataset index)).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "qmodel.h"
@@ -110,54 +111,113 @@ static double distill(const float *z, const float *t, int n, int k, float a, flo
     return a * (double)T * T * loss / n;
 }
 
+// Rank 0's weights, activation quantization and optimizer state (and the resume step) to every rank.
+static int sync_start(ratq_dist *d, ratq_qnet *q, float *mom, float *v2, int64_t *start) {
+    if (!d || ratq_dist_world(d) == 1) return 0;
+    ratq_qact *acts = malloc((size_t)q->n_ops * sizeof *acts);
+    if (!acts) {
+        ratq_error("finetune: out of memory");
+        return -1;
+    }
+    for (int i = 0; i < q->n_ops; i++) acts[i] = q->ops[i].out;
+    ratq_dist_broadcast(d, acts, (size_t)q->n_ops * sizeof *acts, 0);
+    for (int i = 0; i < q->n_ops; i++) q->ops[i].out = acts[i];
+    free(acts);
+    ratq_dist_broadcast(d, start, sizeof *start, 0);
+    ratq_dist_broadcast(d, q->params, q->n_params * sizeof(float), 0);
+    ratq_dist_broadcast(d, mom, q->n_params * sizeof(float), 0);
+    if (v2) ratq_dist_broadcast(d, v2, q->n_params * sizeof(float), 0);
+    return 0;
+}
+
+// Fault drills (tests/cpu/dist_finetune.cmake): RATQ_FAULT_DIE="RANK:STEP" makes that rank vanish (_exit(9)) at
+// step STEP, as a crashed or killed process would; RATQ_FAULT_STALL="RANK:STEP:SECONDS" makes it hang that long
+// before the step's collectives. The other ranks must exit (status 3) within the dist timeout, never hang.
+static void fault_drill(int rank, int64_t step) {
+    const char *f = getenv("RATQ_FAULT_DIE");
+    int r, secs;
+    long long s;
+    if (f && sscanf(f, "%d:%lld", &r, &s) == 2 && r == rank && s == step) {
+        fprintf(stderr, "rank %d: RATQ_FAULT_DIE: exiting at step %lld\n", rank, s);
+        _exit(9);
+    }
+    f = getenv("RATQ_FAULT_STALL");
+    if (f && sscanf(f, "%d:%lld:%d", &r, &s, &secs) == 3 && r == rank && s == step) {
+        fprintf(stderr, "rank %d: RATQ_FAULT_STALL: hanging %d s at step %lld\n", rank, secs, s);
+        sleep((unsigned)secs);
+    }
+}
+
 int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teacher, const ratq_dataset *ds,
                    const ratq_rat_config *cfg, ratq_rat_stats *st) {
     memset(st, 0, sizeof *st);
+    ratq_dist *dist = cfg->dist;
+    const int rank = dist ? ratq_dist_rank(dist) : 0, world = dist ? ratq_dist_world(dist) : 1;
     if (cfg->teacher != RATQ_TEACHER_NONE && !teacher) {
         ratq_error("finetune: distillation needs a teacher network");
         return -1;
     }
+    const int B = cfg->batch, MB = cfg->micro_batch > 0 ? cfg->micro_batch : cfg->batch, K = q->num_classes;
+    if (B < 1 || MB > B || B % MB != 0) {
+        ratq_error("finetune: micro batch %d does not divide the per-rank batch %d", MB, B);
+        return -1;
+    }
+    const int chunks = B / MB;
+    const int64_t G = (int64_t)B * world;
     feeder fd;
     if (feeder_init(&fd, ds, q->resolution, cfg->augment, cfg->limit, cfg->seed) != 0) {
         feeder_free(&fd);
         return -1;
     }
-    const int B = cfg->batch, K = q->num_classes;
-    const int64_t nb = fd.n / B, total = nb * cfg->epochs;
+    const int64_t nb = fd.n / G, total = nb * cfg->epochs;
     st->total_steps = total;
     if (nb < 1) {
-        ratq_error("finetune: %lld training images are fewer than one batch of %d", (long long)fd.n, B);
+        ratq_error("finetune: %lld training images are fewer than one global batch of %lld (%d per rank x %d ranks)",
+                   (long long)fd.n, (long long)G, B, world);
         feeder_free(&fd);
         return -1;
     }
     q->opt = *opt;
     float *mom = calloc(q->n_params, sizeof(float));
     float *v2 = cfg->optimizer == RATQ_OPT_ADAMW ? calloc(q->n_params, sizeof(float)) : NULL;
-    uint8_t *img = malloc(fd.per * B);
+    float *gsum = chunks > 1 ? malloc(q->n_params * sizeof(float)) : NULL;
+    uint8_t *img = malloc(fd.per * MB);
     int64_t *order = malloc((size_t)fd.n * sizeof *order);
-    int32_t *labels = malloc((size_t)B * sizeof *labels);
-    float *z = malloc((size_t)B * K * sizeof(float)), *dz = malloc((size_t)B * K * sizeof(float));
-    float *tz = malloc((size_t)B * K * sizeof(float));
+    int32_t *labels = malloc((size_t)MB * sizeof *labels);
+    float *z = malloc((size_t)MB * K * sizeof(float)), *dz = malloc((size_t)MB * K * sizeof(float));
+    float *tz = malloc((size_t)MB * K * sizeof(float));
     double *ws = malloc(2 * (size_t)K * sizeof(double));
-    int rc = (mom && (v2 || cfg->optimizer != RATQ_OPT_ADAMW) && img && order && labels && z && dz && tz && ws) ? 0 : -1;
+    int rc = (mom && (v2 || cfg->optimizer != RATQ_OPT_ADAMW) && (gsum || chunks == 1) && img && order && labels &&
+              z && dz && tz && ws) ? 0 : -1;
     if (rc) ratq_error("finetune: out of memory");
     int64_t start = 0;
-    if (rc == 0 && cfg->resume && cfg->ckpt_path) {
-        uint64_t seed;
-        int r = ratq_ckpt_load(cfg->ckpt_path, q, (int)cfg->optimizer, mom, v2, &start, &seed);
+    if (rc == 0 && cfg->resume && cfg->ckpt_path && rank == 0) {
+        ratq_ckpt_info ci;
+        int r = ratq_ckpt_load(cfg->ckpt_path, q, (int)cfg->optimizer, mom, v2, &ci);
         if (r < 0) rc = -1;
-        else if (r == 0 && seed != cfg->seed) {
-            ratq_error("%s: seed: checkpoint has %llu, this run %llu", cfg->ckpt_path, (unsigned long long)seed,
+        else if (r == 0 && ci.seed != cfg->seed) {
+            ratq_error("%s: seed: checkpoint has %llu, this run %llu", cfg->ckpt_path, (unsigned long long)ci.seed,
                        (unsigned long long)cfg->seed);
             rc = -1;
-        } else if (r == 0 && start > total) {
-            ratq_error("%s: next_step: %lld is past this run's %lld steps", cfg->ckpt_path, (long long)start,
+        } else if (r == 0 && ci.global_batch != 0 && ci.global_batch != G) {
+            ratq_error("%s: global_batch: checkpoint has %lld images per step, this run %lld (%d per rank x %d ranks)",
+                       cfg->ckpt_path, (long long)ci.global_batch, (long long)G, B, world);
+            rc = -1;
+        } else if (r == 0 && ci.next_step > total) {
+            ratq_error("%s: next_step: %lld is past this run's %lld steps", cfg->ckpt_path, (long long)ci.next_step,
                        (long long)total);
             rc = -1;
-        }
+        } else if (r == 0)
+            start = ci.next_step;
+    }
+    if (dist && world > 1) { // every rank learns whether rank 0 could start
+        int64_t ok = rc == 0 ? 0 : 1;
+        ratq_dist_allreduce_sum_i64(dist, &ok, 1);
+        if (ok && rc == 0) rc = -1; // the failing rank printed the reason
+        if (rc == 0) rc = sync_start(dist, q, mom, v2, &start);
     }
     FILE *log = NULL;
-    if (rc == 0 && cfg->log_path && !(log = fopen(cfg->log_path, start > 0 ? "a" : "w"))) {
+    if (rc == 0 && rank == 0 && cfg->log_path && !(log = fopen(cfg->log_path, start > 0 ? "a" : "w"))) {
         ratq_error("%s: cannot open the log for writing", cfg->log_path);
         rc = -1;
     }
@@ -167,42 +227,65 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
     int64_t ep_steps = 0, cur_epoch = -1, t = start;
     for (; rc == 0 && t < total; t++) {
         const int64_t e = t / nb, b = t % nb;
+        if (dist) ratq_dist_set_step(dist, t);
+        fault_drill(rank, t);
         if (e != cur_epoch) {
             ratq_data_epoch_order(fd.n, 1, cfg->seed, e, 0, 1, order);
             cur_epoch = e;
             ep_loss = ep_acc = 0;
             ep_steps = 0;
         }
-        for (int j = 0; j < B && rc == 0; j++) {
-            int64_t idx = order[b * B + j];
-            labels[j] = (int32_t)ratq_data_label(ds, idx);
-            if (labels[j] < 0 || labels[j] >= K) {
-                ratq_error("finetune: image %lld: label %d outside the model's %d classes", (long long)idx, labels[j], K);
-                rc = -1;
-            } else
-                rc = feed_image(&fd, idx, e, img + (size_t)j * fd.per);
+        if ((rc = ratq_qnet_quantize(q, opt)) != 0) break;
+        double loss = 0; // mean over this rank's chunks of the chunk's mean loss
+        int64_t counts[2] = {0, G}; // correct predictions (over all ranks), images
+        for (int c = 0; c < chunks && rc == 0; c++) {
+            const int64_t base = b * G + (int64_t)rank * B + (int64_t)c * MB;
+            for (int j = 0; j < MB && rc == 0; j++) {
+                int64_t idx = order[base + j];
+                labels[j] = (int32_t)ratq_data_label(ds, idx);
+                if (labels[j] < 0 || labels[j] >= K) {
+                    ratq_error("finetune: image %lld: label %d outside the model's %d classes", (long long)idx,
+                               labels[j], K);
+                    rc = -1;
+                } else
+                    rc = feed_image(&fd, idx, e, img + (size_t)j * fd.per);
+            }
+            if (rc) break;
+            if (cfg->teacher == RATQ_TEACHER_FLOAT) {
+                const float *tl = ratq_qnet_float_forward(teacher, img, MB, 0);
+                if (!tl) { rc = -1; break; }
+                memcpy(tz, tl, (size_t)MB * K * sizeof(float));
+            } else if (cfg->teacher == RATQ_TEACHER_INT32) {
+                if (!ratq_qnet_forward(teacher, img, MB)) { rc = -1; break; }
+                ratq_qnet_logits(teacher, tz);
+            }
+            const int8_t *lq = ratq_qnet_forward(q, img, MB);
+            if (!lq) { rc = -1; break; }
+            ratq_qnet_logits(q, z);
+            const float a = cfg->teacher != RATQ_TEACHER_NONE ? cfg->distill_alpha : 0.0f;
+            ratq_xent_params xp = {.n = MB, .classes = K, .label_smoothing = cfg->label_smoothing};
+            double l = ratq_softmax_xent_cpu(&xp, z, labels, dz) * (1.0 - a);
+            for (size_t i = 0; i < (size_t)MB * K; i++) dz[i] *= 1.0f - a;
+            if (a > 0) l += distill(z, tz, MB, K, a, cfg->temperature, dz, ws);
+            loss += l / chunks;
+            for (int j = 0; j < MB; j++) counts[0] += ratq_qmodel_argmax(lq + (size_t)j * K, K) == labels[j];
+            if ((rc = ratq_qnet_backward(q, dz)) != 0) break;
+            if (chunks > 1) { // gsum = ((g_0 + g_1) + ...), then / C: the association of the rank all-reduce
+                if (c == 0) memcpy(gsum, q->grads, q->n_params * sizeof(float));
+                else
+                    for (size_t i = 0; i < q->n_params; i++) gsum[i] += q->grads[i];
+            }
         }
         if (rc) break;
-        if (cfg->teacher == RATQ_TEACHER_FLOAT) {
-            const float *tl = ratq_qnet_float_forward(teacher, img, B, 0);
-            if (!tl) { rc = -1; break; }
-            memcpy(tz, tl, (size_t)B * K * sizeof(float));
-        } else if (cfg->teacher == RATQ_TEACHER_INT32) {
-            if (!ratq_qnet_forward(teacher, img, B)) { rc = -1; break; }
-            ratq_qnet_logits(teacher, tz);
+        if (chunks > 1)
+            for (size_t i = 0; i < q->n_params; i++) q->grads[i] = gsum[i] / (float)chunks;
+        if (dist && world > 1) {
+            ratq_dist_allreduce_mean_f32(dist, q->grads, q->n_params);
+            float lm = (float)loss;
+            ratq_dist_allreduce_mean_f32(dist, &lm, 1);
+            loss = lm;
+            ratq_dist_allreduce_sum_i64(dist, counts, 1);
         }
-        if ((rc = ratq_qnet_quantize(q, opt)) != 0) break;
-        const int8_t *lq = ratq_qnet_forward(q, img, B);
-        if (!lq) { rc = -1; break; }
-        ratq_qnet_logits(q, z);
-        const float a = cfg->teacher != RATQ_TEACHER_NONE ? cfg->distill_alpha : 0.0f;
-        ratq_xent_params xp = {.n = B, .classes = K, .label_smoothing = cfg->label_smoothing};
-        double loss = ratq_softmax_xent_cpu(&xp, z, labels, dz) * (1.0 - a);
-        for (size_t i = 0; i < (size_t)B * K; i++) dz[i] *= 1.0f - a;
-        if (a > 0) loss += distill(z, tz, B, K, a, cfg->temperature, dz, ws);
-        int correct = 0;
-        for (int j = 0; j < B; j++) correct += ratq_qmodel_argmax(lq + (size_t)j * K, K) == labels[j];
-        if ((rc = ratq_qnet_backward(q, dz)) != 0) break;
         double lr = ratq_lr_at(&sched, t);
         if (cfg->optimizer == RATQ_OPT_ADAMW) {
             ratq_adamw_params ap = {.lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
@@ -213,35 +296,40 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
                                   .weight_decay = cfg->weight_decay, .nesterov = 0, .step = t};
             ratq_sgd_step_cpu(&sp, q->n_params, q->params, q->grads, mom);
         }
+        const double acc = (double)counts[0] / (double)counts[1];
         ep_loss += loss;
-        ep_acc += (double)correct / B;
+        ep_acc += acc;
         ep_steps++;
         st->last_loss = ep_loss / ep_steps;
         st->last_acc = ep_acc / ep_steps;
         if (log) {
             fprintf(log, "{\"step\":%lld,\"epoch\":%lld,\"loss\":%.9g,\"acc\":%.6f,\"lr\":%.9g}\n", (long long)t,
-                    (long long)e, loss, (double)correct / B, lr);
+                    (long long)e, loss, acc, lr);
             fflush(log);
         }
-        if (cfg->progress)
+        if (cfg->progress && rank == 0)
             fprintf(stderr, "\rstep %lld/%lld  epoch %lld  loss %.4f  acc %.3f  lr %.3g   ", (long long)t + 1,
                     (long long)total, (long long)e, st->last_loss, st->last_acc, lr);
         const int64_t done = t + 1;
         int stop = cfg->stop_after > 0 && done >= cfg->stop_after && done < total;
-        if (cfg->ckpt_path && ((cfg->ckpt_every > 0 && done % cfg->ckpt_every == 0) || stop || done == total))
-            if (ratq_ckpt_save(cfg->ckpt_path, q, (int)cfg->optimizer, mom, v2, done, cfg->seed) != 0) rc = -1;
+        if (rank == 0 && cfg->ckpt_path &&
+            ((cfg->ckpt_every > 0 && done % cfg->ckpt_every == 0) || stop || done == total)) {
+            ratq_ckpt_info ci = {.next_step = done, .seed = cfg->seed, .global_batch = G};
+            if (ratq_ckpt_save(cfg->ckpt_path, q, (int)cfg->optimizer, mom, v2, &ci) != 0) rc = -1;
+        }
         if (stop) {
             t++;
             break;
         }
     }
-    if (cfg->progress) fputc('\n', stderr);
+    if (cfg->progress && rank == 0) fputc('\n', stderr);
     st->steps_done = t;
     st->finished = rc == 0 && t >= total;
     if (rc == 0) rc = ratq_qnet_quantize(q, opt); // the final integer model from the final weights
     if (log) fclose(log);
     free(mom);
     free(v2);
+    free(gsum);
     free(img);
     free(order);
     free(labels);

@@ -1,7 +1,19 @@
 // train_rat.h — Rescale-Aware Training: fine-tune the folded master weights of a calibrated ratq_qnet with the
 // integer arithmetic in the loop (quant_net.h: exact integer forward, STE backward).
 //
-// One step (0-based global step t, epoch e = t / B, batch b = t % B, B = batches per epoch, drop_last):
+// Data parallel (cfg->dist, host/dist.h; NULL = one process): W ranks, per-rank batch B = cfg->batch, global
+// batch G = B * W, NB = floor(n / G) steps per epoch (drop_last). Epoch e's order is the seeded permutation
+// ratq_data_epoch_order(n, shuffle, seed, e) (identical on every rank); step b's global batch is
+// order[b G .. b G + G), of which rank r takes the contiguous slice [b G + r B, b G + r B + B). Each rank cuts its
+// slice into C = B / micro_batch chunks; a chunk's gradient is the mean over its images, the rank's gradient is
+// (((g_0 + g_1) + ...) / C) and the ranks' gradients are averaged by ratq_dist_allreduce_mean_f32 (rank order,
+// same bits everywhere). Hence W ranks with B = micro_batch produce bit-identical weights to one rank with batch
+// W B and micro_batch B (tests/cpu/dist_finetune.cmake). Rank 0 alone writes the log and the checkpoints; at the
+// start (and on --resume, where rank 0 reads the checkpoint) rank 0 broadcasts weights, activation quantization
+// and optimizer state, so every rank starts identical. A checkpoint records G: it resumes with any W whose
+// B * W == G (e.g. 2 ranks x 8 -> 1 rank x 16), since step t then covers the same images.
+//
+// One step (0-based global step t, epoch e = t / NB, batch b = t % NB):
 //   1. ratq_qnet_quantize: weight scales, int8 weights, int32 biases and k-bit (m, s) from the current weights
 //      (activation ranges stay fixed from calibration);
 //   2. integer forward of the batch (uint8 images from host/data.h; TRAIN transform if augment, else the
@@ -25,6 +37,7 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "dist.h"
 #include "quant_net.h"
 
 typedef enum { RATQ_TEACHER_NONE = 0, RATQ_TEACHER_FLOAT = 1, RATQ_TEACHER_INT32 = 2 } ratq_teacher_kind;
@@ -52,7 +65,9 @@ typedef struct {
     int64_t ckpt_every;    // write a checkpoint every N steps (and at the end); 0 = only at the end
     int resume;            // continue from ckpt_path if it exists
     int64_t stop_after;    // stop (after checkpointing) once this many steps are done; 0 = run to the end
-    int progress;          // progress line on stderr
+    int progress;          // progress line on stderr (rank 0)
+    int micro_batch;       // images per forward/backward chunk (0 = batch); must divide batch
+    ratq_dist *dist;       // data-parallel group (NULL = one process); batch is per rank
 } ratq_rat_config;
 
 ratq_rat_config ratq_rat_config_default(void);
@@ -72,17 +87,21 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
                    const ratq_rat_config *cfg, ratq_rat_stats *stats);
 
 // ---- checkpoints (train_ckpt.c) ----
-// File layout (little-endian): "RATQCKP1" | u32 version 1 | u32 n_ops | u64 n_params | i64 next_step |
-//   u64 seed | i32 k | i32 rounding | i32 snap | i32 optimizer (0 SGD, 1 AdamW) |
+// File layout (little-endian): "RATQCKP1" | u32 version 2 | u32 n_ops | u64 n_params | i64 next_step |
+//   u64 seed | i64 global_batch (images per step over all ranks; version 1 files lack it: 0 = unknown) | i32 k | i32 rounding | i32 snap | i32 optimizer (0 SGD, 1 AdamW) |
 //   per op {f32 scale, i32 zp, i32 lo, i32 hi} | f32 params[n_params] | f32 state1[n_params] (SGD momentum /
 //   AdamW m) | AdamW only: f32 state2[n_params] (v) | u64 file_size. Written atomically (host/io.h).
 // state2 is NULL for SGD.
+typedef struct {
+    int64_t next_step;
+    uint64_t seed;
+    int64_t global_batch;
+} ratq_ckpt_info;
 int ratq_ckpt_save(const char *path, const ratq_qnet *q, int optimizer, const float *state1, const float *state2,
-                   int64_t next_step, uint64_t seed);
+                   const ratq_ckpt_info *info);
 // Load into q (same architecture: n_ops, n_params must match; q->opt and `optimizer` must match the file) and
 // the optimizer state. Returns 0, 1 if the file does not exist, or -1 after an error line naming the file and
 // field.
-int ratq_ckpt_load(const char *path, ratq_qnet *q, int optimizer, float *state1, float *state2, int64_t *next_step,
-                   uint64_t *seed);
+int ratq_ckpt_load(const char *path, ratq_qnet *q, int optimizer, float *state1, float *state2, ratq_ckpt_info *info);
 
 #endif

@@ -33,3 +33,20 @@ endif()
 if(RATQ_HAVE_NCCL)
   ratq_gpu_test(test_nccl SOURCES ${RATQ_TEST_DIR}/gpu/test_nccl.c LABELS multigpu)
 endif()
+
+# Data-parallel `ratq finetune` (tests/cpu/dist_finetune.cmake): 2 ranks x B == 1 rank x 2B bit for bit, resume
+# across world sizes, a dying rank.
+add_executable(ckpt_compare ${RATQ_TEST_DIR}/cpu/ckpt_compare.c)
+target_link_libraries(ckpt_compare PRIVATE m)
+set(_fmnist /usr/share/datasets/fashion-mnist) # Debian dataset-fashion-mnist; RATQ_FASHION_MNIST overrides
+if(DEFINED ENV{RATQ_FASHION_MNIST})
+  set(_fmnist $ENV{RATQ_FASHION_MNIST})
+endif()
+set(_mpirun "")
+if(MPI_C_FOUND AND MPIEXEC_EXECUTABLE)
+  set(_mpirun "${RATQ_MPIRUN}")
+endif()
+add_test(NAME dist_finetune COMMAND ${CMAKE_COMMAND} -DRATQ=$<TARGET_FILE:ratq> -DCMP=$<TARGET_FILE:ckpt_compare>
+         -DDATA=${_fmnist} -DWORK=${CMAKE_CURRENT_BINARY_DIR}/dist_finetune -DPORT=29614
+         "-DMPIRUN=${_mpirun}" -P ${RATQ_TEST_DIR}/cpu/dist_finetune.cmake)
+set_tests_properties(dist_finetune PROPERTIES LABELS cpu TIMEOUT 600)

@@ -105,10 +105,12 @@ int main(int argc, char **argv) {
     ratq_qnet qb, tb;
     setup(&qb, &tb, cal);
     float *mom = calloc(qb.n_params, sizeof(float));
-    int64_t next = -1;
-    uint64_t seed = 0;
+    ratq_ckpt_info ci = {.next_step = -1};
     qb.opt = opt;
-    CHECK_MSG(ratq_ckpt_load(ckpt, &qb, RATQ_OPT_SGD, mom, NULL, &next, &seed) == 0, "checkpoint after the kill");
+    CHECK_MSG(ratq_ckpt_load(ckpt, &qb, RATQ_OPT_SGD, mom, NULL, &ci) == 0, "checkpoint after the kill");
+    const int64_t next = ci.next_step;
+    CHECK_MSG(ci.global_batch == cfg.batch, "checkpoint global_batch %lld, expected %d", (long long)ci.global_batch,
+              cfg.batch);
     CHECK_MSG(next > 0 && next < total, "checkpoint step %lld is not mid-run (total %lld)", (long long)next, (long long)total);
     printf("interrupted after %d logged steps; checkpoint at step %lld of %lld\n", count_lines(logp), (long long)next,
            (long long)total);
@@ -166,10 +168,10 @@ int main(int argc, char **argv) {
         f = fopen(bad, "wb");
         fwrite(buf, 1, len / 2, f);
         fclose(f);
-        CHECK_MSG(ratq_ckpt_load(bad, &q0, RATQ_OPT_SGD, mom, NULL, &next, &seed) == -1, "a truncated checkpoint was accepted");
+        CHECK_MSG(ratq_ckpt_load(bad, &q0, RATQ_OPT_SGD, mom, NULL, &ci) == -1, "a truncated checkpoint was accepted");
         q0.opt = opt;
         q0.opt.k = 5;
-        CHECK_MSG(ratq_ckpt_load(ckpt, &q0, RATQ_OPT_SGD, mom, NULL, &next, &seed) == -1, "a checkpoint of another k was accepted");
+        CHECK_MSG(ratq_ckpt_load(ckpt, &q0, RATQ_OPT_SGD, mom, NULL, &ci) == -1, "a checkpoint of another k was accepted");
         unlink(bad);
         free(buf);
     }
