@@ -212,10 +212,25 @@ static int stage_int8(const ratq_run_ctx *c) {
 }
 
 // ---- c. post-training sweep ----
+// The k list an artifact was made for ("bits": [...]) equals ks[0..n)?
+static int same_bits(const cJSON *j, const int *ks, int n) {
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "bits"), *e;
+    if (!cJSON_IsArray(b) || cJSON_GetArraySize(b) != n) return 0;
+    int i = 0;
+    cJSON_ArrayForEach(e, b) if (!cJSON_IsNumber(e) || e->valueint != ks[i++]) return 0;
+    return 1;
+}
+
 static int stage_sweep(const ratq_run_ctx *c) {
-    if (file_exists(c->dir, "sweep.json")) {
-        stage_msg("sweep", "done (sweep.json exists): skipped");
-        return 0;
+    cJSON *old = ratq_run_read_json(c->dir, "sweep.json");
+    if (old) {
+        int same = same_bits(old, c->ks, c->nk);
+        cJSON_Delete(old);
+        if (same) {
+            stage_msg("sweep", "done (sweep.json exists): skipped");
+            return 0;
+        }
+        stage_msg("sweep", "sweep.json was made for other --bits: redoing it");
     }
     double t0 = ratq_now();
     ratq_qnet q;
@@ -249,24 +264,28 @@ static int stage_sweep(const ratq_run_ctx *c) {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "rounding", "single");
     cJSON_AddStringToObject(j, "engine", "fake-quant forward (bit-identical to the integer engine)");
+    cJSON_AddItemToObject(j, "bits", cJSON_CreateIntArray(c->ks, c->nk));
     cJSON_AddItemToObject(j, "rows", rows);
     cJSON_AddNumberToObject(j, "seconds", ratq_now() - t0);
     return ratq_run_write_json(c->dir, "sweep.json", j);
 }
 
 // ---- d. RAT ----
-static void rat_name(char *buf, size_t n, int k, int snap, const char *ext) {
-    snprintf(buf, n, "rat_k%d%s.%s", k, snap ? "_snap" : "", ext);
+static void rat_name(char *buf, size_t n, const char *prefix, int k, int snap, const char *ext) {
+    snprintf(buf, n, "%s_k%d%s.%s", prefix, k, snap ? "_snap" : "", ext);
 }
 
-static int rat_one(const ratq_run_ctx *c, int k, int snap) {
+// Fine-tune with the integer arithmetic of k-bit rescalers in the loop (train_rat.h) from the float network:
+// prefix "rat" (small k) or "qat" (k = 31: int8 quantization-aware training with 32-bit rescalers, the baseline).
+static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
+    const char *stage = !strcmp(prefix, "qat") ? "qat" : "rat";
     char mname[64], jname[64];
-    rat_name(mname, sizeof mname, k, snap, "ratqm");
-    rat_name(jname, sizeof jname, k, snap, "json");
+    rat_name(mname, sizeof mname, prefix, k, snap, "ratqm");
+    rat_name(jname, sizeof jname, prefix, k, snap, "json");
     if (file_exists(c->dir, mname) && file_exists(c->dir, jname)) {
         char msg[200];
         snprintf(msg, sizeof msg, "done (%s exists): skipped", mname);
-        stage_msg("rat", msg);
+        stage_msg(stage, msg);
         return 0;
     }
     double t0 = ratq_now();
@@ -300,7 +319,7 @@ static int rat_one(const ratq_run_ctx *c, int k, int snap) {
     char msg[256];
     snprintf(msg, sizeof msg, "k=%d%s: %d epoch(s) on %lld images (post-training top-1 %.2f%%)", k,
              snap ? " snapped" : "", cfg.epochs, (long long)cfg.limit, pct(before.top1, before.n));
-    if (rc == 0) stage_msg("rat", msg);
+    if (rc == 0) stage_msg(stage, msg);
     if (rc == 0) rc = ratq_rat_train(&q, &o, &teacher, tr, &cfg, &st);
     if (rc == 0) rc = quantize_eval_save(c, &q, &o, vd, mname, &after);
     ratq_qnet_free(&q);
@@ -320,11 +339,15 @@ static int rat_one(const ratq_run_ctx *c, int k, int snap) {
     cJSON_AddNumberToObject(j, "lr", c->rat_lr);
     cJSON_AddNumberToObject(j, "last_epoch_loss", st.last_loss);
     cJSON_AddNumberToObject(j, "seconds", ratq_now() - t0);
-    snprintf(msg, sizeof msg, "k=%d%s: RAT top-1 %.2f%% (post-training %.2f%%, %.0f s)", k, snap ? " snapped" : "",
-             pct(after.top1, after.n), pct(before.top1, before.n), ratq_now() - t0);
-    stage_msg("rat", msg);
+    snprintf(msg, sizeof msg, "k=%d%s: %s top-1 %.2f%% (post-training %.2f%%, %.0f s)", k, snap ? " snapped" : "",
+             !strcmp(stage, "qat") ? "QAT" : "RAT", pct(after.top1, after.n), pct(before.top1, before.n),
+             ratq_now() - t0);
+    stage_msg(stage, msg);
     return ratq_run_write_json(c->dir, jname, j);
 }
+
+// ---- b2. int8 QAT with 32-bit rescalers: the same training as RAT at k = 31, the fair "32-bit" baseline ----
+static int stage_qat(const ratq_run_ctx *c) { return rat_one(c, "qat", 31, 0); }
 
 static int stage_rat(const ratq_run_ctx *c) {
     cJSON *rows = cJSON_CreateArray();
@@ -332,9 +355,9 @@ static int stage_rat(const ratq_run_ctx *c) {
     for (int i = 0; i < c->n_rat; i++)
         for (int snap = 0; snap <= 1; snap++) {
             char jname[64];
-            rat_name(jname, sizeof jname, c->rat_ks[i], snap, "json");
+            rat_name(jname, sizeof jname, "rat", c->rat_ks[i], snap, "json");
             cJSON *r = NULL;
-            if (rat_one(c, c->rat_ks[i], snap) != 0 || !(r = ratq_run_read_json(c->dir, jname))) {
+            if (rat_one(c, "rat", c->rat_ks[i], snap) != 0 || !(r = ratq_run_read_json(c->dir, jname))) {
                 cJSON_Delete(rows);
                 return -1;
             }
@@ -357,7 +380,7 @@ static int stage_export(const ratq_run_ctx *c) {
     double t0 = ratq_now();
     const int k = c->rat_ks[0];
     char mname[64], ename[64], mpath[8192], epath[8192];
-    rat_name(mname, sizeof mname, k, 0, "ratqm");
+    rat_name(mname, sizeof mname, "rat", k, 0, "ratqm");
     snprintf(ename, sizeof ename, "export_c_k%d", k);
     path_in(mpath, sizeof mpath, c->dir, mname);
     path_in(epath, sizeof epath, c->dir, ename);
@@ -485,6 +508,7 @@ static int find_liberty(const ratq_run_ctx *c, char *out, size_t n) {
 typedef struct {
     FILE *out;  // the child's stdout
     pid_t pid;  // the child, leader of its own process group (so a failed run can stop the whole synthesis)
+    char request[8192 + 512]; // "macs ...; bits ...; <library>", stored in hw.json
 } hw_child;
 
 static int hw_wait(hw_child *h) { // 0 if the child exited with status 0
@@ -508,14 +532,24 @@ static int hw_start(const ratq_run_ctx *c, int disabled, hw_child *hc, char *cmd
     hc->pid = 0;
     char lib[8192];
     int have = !disabled && find_liberty(c, lib, sizeof lib) == 0;
+    char macs[64] = "", bits[256] = "32";
+    for (int i = 0; i < c->n_hw_macs; i++)
+        snprintf(macs + strlen(macs), sizeof macs - strlen(macs), "%s%d", i ? "," : "", c->hw_macs[i]);
+    for (int i = 0; i < c->nk; i++)
+        if (c->ks[i] < 31) snprintf(bits + strlen(bits), sizeof bits - strlen(bits), ",%d", c->ks[i]);
+    // what this run asks for; an hw.json made for another request (other --bits, another library) is redone
+    snprintf(hc->request, sizeof hc->request, "macs %s; bits %s; %s", macs, bits, have ? lib : "no Liberty");
     cJSON *old = ratq_run_read_json(c->dir, "hw.json");
     if (old) {
         int was_skipped = cJSON_GetObjectItemCaseSensitive(old, "skipped") != NULL;
+        const cJSON *rq = cJSON_GetObjectItemCaseSensitive(old, "request");
+        int same = cJSON_IsString(rq) && !strcmp(rq->valuestring, hc->request);
         cJSON_Delete(old);
-        if (!was_skipped || !have) {
+        if ((!was_skipped && same) || (was_skipped && !have)) {
             stage_msg("hw", "done (hw.json exists): skipped");
             return 0;
         }
+        if (!was_skipped) stage_msg("hw", "hw.json was made for another request (--bits or library): redoing it");
     }
     if (!have) {
         if (c->liberty) {
@@ -528,11 +562,6 @@ static int hw_start(const ratq_run_ctx *c, int disabled, hw_child *hc, char *cmd
         cJSON_AddStringToObject(j, "skipped", why);
         return ratq_run_write_json(c->dir, "hw.json", j);
     }
-    char macs[64] = "", bits[256] = "32";
-    for (int i = 0; i < c->n_hw_macs; i++)
-        snprintf(macs + strlen(macs), sizeof macs - strlen(macs), "%s%d", i ? "," : "", c->hw_macs[i]);
-    for (int i = 0; i < c->nk; i++)
-        if (c->ks[i] < 31) snprintf(bits + strlen(bits), sizeof bits - strlen(bits), ",%d", c->ks[i]);
     snprintf(cmd, cmdn, "'%s/ratq' hw --json -j 1 --macs %s --bits %s --liberty '%s'", c->exe_dir, macs, bits, lib);
     char msg[20100];
     snprintf(msg, sizeof msg, "synthesis in the background (cached per design): %s", cmd);
@@ -606,6 +635,7 @@ static int hw_finish(const ratq_run_ctx *c, hw_child *hc, const char *cmd, doubl
         return ratq_run_write_json(c->dir, "hw.json", j);
     }
     cJSON_AddNumberToObject(j, "seconds", ratq_now() - t0);
+    cJSON_AddStringToObject(j, "request", hc->request);
     cJSON_AddStringToObject(j, "note", "ran in the background during the other stages (seconds = wall time until "
                                        "its table was read)");
     return ratq_run_write_json(c->dir, "hw.json", j);
@@ -742,7 +772,7 @@ int cmd_run(int argc, char **argv) {
     }
     double t0 = ratq_now();
     cJSON *tim = cJSON_CreateObject();
-    hw_child hwp = {NULL, 0};
+    static hw_child hwp;
     static char hwcmd[20000];
     if (hw_start(&c, no_hw, &hwp, hwcmd, sizeof hwcmd) != 0) {
         cJSON_Delete(tim);
@@ -751,8 +781,8 @@ int cmd_run(int argc, char **argv) {
     struct {
         const char *name;
         int (*fn)(const ratq_run_ctx *);
-    } stages[] = {{"float", stage_float}, {"int8", stage_int8}, {"sweep", stage_sweep}, {"rat", stage_rat},
-                  {"export-c", stage_export}};
+    } stages[] = {{"float", stage_float}, {"int8", stage_int8}, {"qat", stage_qat}, {"sweep", stage_sweep},
+                  {"rat", stage_rat}, {"export-c", stage_export}};
     for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++) {
         double ts = ratq_now();
         if (stages[s].fn(&c) != 0) {

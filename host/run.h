@@ -3,7 +3,9 @@
 // Output folder DIR, one artifact per stage (written atomically; a stage whose artifact exists is skipped, so
 // a rerun continues where a previous one stopped and a stage reruns alone after its artifact is deleted):
 //   float.ratqw, float.json       a. float network (trained from scratch, or --weights) and its accuracy
-//   int8_k31.ratqm, int8_k31.json b. calibration + int8 with 31-bit rescalers (the "32-bit" baseline)
+//   int8_k31.ratqm, int8_k31.json b. calibration + int8 with 31-bit rescalers, post-training
+//   qat_k31.ratqm, qat_k31.json      int8 quantization-aware training with 31-bit rescalers (the RAT training at
+//                                    k = 31, same data / steps / teacher): the "32-bit" baseline
 //   sweep.json                    c. post-training accuracy for every k of --bits, without and with snapping
 //   rat_k<K>[_snap].ratqm/.json   d. Rescale-Aware Training at every k of --rat-bits, without / with snapping
 //   rat.json                         (all RAT rows together)

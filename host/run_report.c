@@ -35,6 +35,11 @@ static double row_top1(const cJSON *j, int k, int snap) {
     }
     return -1;
 }
+// Trained accuracy at k without snapping: the RAT row, or for k = 31 the QAT baseline (the same training).
+static double trained_top1(const cJSON *rat, const cJSON *qa, int k) {
+    double v = row_top1(rat, k, 0);
+    return v < 0 && k == 31 ? num(qa, "top1", -1) : v;
+}
 static const cJSON *hw_row(const cJSON *hw, int macs, int bits) {
     const cJSON *r;
     cJSON_ArrayForEach(r, rows(hw)) if ((int)num(r, "macs", -1) == macs && (int)num(r, "bits", -1) == bits) return r;
@@ -92,9 +97,9 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
     cJSON *fl = ratq_run_read_json(c->dir, "float.json"), *i8 = ratq_run_read_json(c->dir, "int8_k31.json");
     cJSON *sw = ratq_run_read_json(c->dir, "sweep.json"), *rat = ratq_run_read_json(c->dir, "rat.json");
     cJSON *ex = ratq_run_read_json(c->dir, "export_c.json"), *hw = ratq_run_read_json(c->dir, "hw.json");
-    cJSON *tim = ratq_run_read_json(c->dir, "run_timings.json");
+    cJSON *tim = ratq_run_read_json(c->dir, "run_timings.json"), *qa = ratq_run_read_json(c->dir, "qat_k31.json");
     int rc = 0;
-    if (!fl || !i8 || !sw || !rat || !ex || !hw) {
+    if (!fl || !i8 || !qa || !sw || !rat || !ex || !hw) {
         ratq_error("run: report: an artifact of %s is missing or invalid", c->dir);
         rc = -1;
     }
@@ -137,9 +142,10 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
                 c->rat_epochs, (long long)c->rat_images, c->rat_lr);
 
         fprintf(f, "## Accuracy (top-1 %%)\n\n");
-        fprintf(f, "Float (BN folded): **%.2f**. int8 with 31-bit rescalers (`int8_k31.ratqm`, integer engine): "
-                   "**%.2f**.\n\n",
-                num(fl, "top1", -1), num(i8, "top1", -1));
+        fprintf(f, "Float (BN folded): **%.2f**. int8 with 31-bit rescalers (integer engine): post-training "
+                   "(`int8_k31.ratqm`) **%.2f**; int8 quantization-aware training with 31-bit rescalers (`qat_k31.ratqm`: "
+                   "the RAT training below at k = 31, the 32-bit baseline of LiteRT / CMSIS-NN) **%.2f**.\n\n",
+                num(fl, "top1", -1), num(i8, "top1", -1), num(qa, "top1", -1));
         fprintf(f, "| k | post-training | post-training + snapping | RAT | RAT + snapping |\n|---|---|---|---|---|\n");
         int ks[64], nk = 0;
         for (int i = 0; i < c->nk; i++) ks[nk++] = c->ks[i];
@@ -152,12 +158,12 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
             fprintf(f, "| %d |", ks[i]);
             cell(f, row_top1(sw, ks[i], 0));
             cell(f, row_top1(sw, ks[i], 1));
-            cell(f, row_top1(rat, ks[i], 0));
+            cell(f, trained_top1(rat, qa, ks[i]));
             cell(f, row_top1(rat, ks[i], 1));
             fprintf(f, "\n");
         }
         fprintf(f, "\nPost-training rows: fake-quant forward (bit-identical to the integer engine). RAT rows: the saved "
-                   "integer models `rat_k<k>[_snap].ratqm` run by the CPU integer engine.\n\n");
+                   "integer models `rat_k<k>[_snap].ratqm` run by the CPU integer engine (k = 31: `qat_k31.ratqm`).\n\n");
         fprintf(f, "| RAT model | k | snapping | post-training top-1 | RAT top-1 | gain | steps | seconds |\n"
                    "|---|---|---|---|---|---|---|---|\n");
         const cJSON *r;
@@ -199,7 +205,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
             double best = -1;
             const char *from = "-";
             const char *names[4] = {"post-training", "post-training + snapping", "RAT", "RAT + snapping"};
-            double v[4] = {row_top1(sw, ks[i], 0), row_top1(sw, ks[i], 1), row_top1(rat, ks[i], 0),
+            double v[4] = {row_top1(sw, ks[i], 0), row_top1(sw, ks[i], 1), trained_top1(rat, qa, ks[i]),
                            row_top1(rat, ks[i], 1)};
             for (int t = 0; t < 4; t++)
                 if (v[t] > best) {
@@ -213,11 +219,11 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
         fprintf(f, "\n(k = 31 is synthesized as the conventional 32-bit signed rescaler.)\n\n");
         fprintf(f, "## Timings\n\n| stage | seconds (when it ran) | seconds (this invocation, incl. skip checks) |\n"
                    "|---|---|---|\n");
-        const char *sn[6] = {"float", "int8", "sweep", "rat", "export-c", "hw"};
-        const cJSON *sa[6] = {fl, i8, sw, rat, ex, hw};
-        for (int s = 0; s < 6; s++)
+        const char *sn[7] = {"float", "int8", "qat", "sweep", "rat", "export-c", "hw"};
+        const cJSON *sa[7] = {fl, i8, qa, sw, rat, ex, hw};
+        for (int s = 0; s < 7; s++)
             fprintf(f, "| %s%s | %.1f | %.1f |\n", sn[s],
-                    s == 5 ? " (in the background from the start: seconds until its table was read)" : "",
+                    s == 6 ? " (in the background from the start: seconds until its table was read)" : "",
                     num(sa[s], "seconds", 0), num(tim, sn[s], 0));
         fprintf(f, "| total (this invocation) | | %.1f |\n\n", total);
         fprintf(f, "## Plots\n\n%s.\n\n", plot_note);
@@ -228,7 +234,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
             snprintf(pp, sizeof pp, "%s/%s", c->dir, PLOTS[p]);
             if (access(pp, R_OK) == 0) fprintf(f, "![%s](%s)\n\n", cap[p], PLOTS[p]);
         }
-        fprintf(f, "## Artifacts\n\n`float.ratqw` `float.json` `int8_k31.ratqm` `int8_k31.json` `sweep.json` "
+        fprintf(f, "## Artifacts\n\n`float.ratqw` `float.json` `int8_k31.ratqm` `int8_k31.json` `qat_k31.ratqm` `qat_k31.json` `sweep.json` "
                    "`rat_k<k>[_snap].ratqm` `rat_k<k>[_snap].json` `rat.json` `%s/` `export_c.json` `hw.json` "
                    "`run_timings.json` `report.md`. Delete an artifact to rerun its stage.\n",
                 str(ex, "dir", "export_c"));
@@ -242,6 +248,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
             cJSON_AddStringToObject(j, "dir", c->dir);
             cJSON_AddNumberToObject(j, "float_top1", num(fl, "top1", -1));
             cJSON_AddNumberToObject(j, "int8_k31_top1", num(i8, "top1", -1));
+            cJSON_AddNumberToObject(j, "qat_k31_top1", num(qa, "top1", -1));
             for (int i = 0; i < c->n_rat; i++)
                 for (int s = 0; s <= 1; s++) {
                     char key[64];
@@ -257,8 +264,8 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
             cJSON_Delete(j);
         } else {
             printf("ratq run: %s  (report: %s/report.md)\n", str(fl, "model", c->model), c->dir);
-            printf("  float %.2f%% | int8 k=31 %.2f%% | top-1 on %.0f images\n", num(fl, "top1", -1),
-                   num(i8, "top1", -1), num(fl, "images", 0));
+            printf("  float %.2f%% | int8 k=31: post-training %.2f%%, QAT %.2f%% | top-1 on %.0f images\n",
+                   num(fl, "top1", -1), num(i8, "top1", -1), num(qa, "top1", -1), num(fl, "images", 0));
             printf("  %-4s %10s %10s %10s %10s %12s\n", "k", "PTQ", "PTQ+snap", "RAT", "RAT+snap", "resc. um^2");
             for (int i = 0; i < c->nk || i < c->n_rat; i++) {
                 int k = i < c->nk ? c->ks[i] : c->rat_ks[i - c->nk];
@@ -267,7 +274,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
                     for (int j = 0; j < c->nk; j++) seen |= c->ks[j] == k;
                     if (seen) continue;
                 }
-                double v[4] = {row_top1(sw, k, 0), row_top1(sw, k, 1), row_top1(rat, k, 0), row_top1(rat, k, 1)};
+                double v[4] = {row_top1(sw, k, 0), row_top1(sw, k, 1), trained_top1(rat, qa, k), row_top1(rat, k, 1)};
                 printf("  %-4d", k);
                 for (int t = 0; t < 4; t++) {
                     if (v[t] < 0) printf(" %10s", "-");
@@ -287,6 +294,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
     }
     cJSON_Delete(fl);
     cJSON_Delete(i8);
+    cJSON_Delete(qa);
     cJSON_Delete(sw);
     cJSON_Delete(rat);
     cJSON_Delete(ex);

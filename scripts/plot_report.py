@@ -34,7 +34,7 @@ def main():
         sys.exit("usage: plot_report.py DIR")
     d = sys.argv[1]
     sweep, rat, hw = load(d, "sweep.json"), load(d, "rat.json"), load(d, "hw.json")
-    flt, i8 = load(d, "float.json"), load(d, "int8_k31.json")
+    flt, i8, qat = load(d, "float.json"), load(d, "int8_k31.json"), load(d, "qat_k31.json")
     if sweep is None or rat is None:
         sys.exit(f"plot_report.py: {d}: sweep.json or rat.json missing")
 
@@ -47,7 +47,9 @@ def main():
     if flt:
         ax.axhline(flt["top1"], color="gray", lw=0.8, ls=":", label=f"float {flt['top1']:.1f}%")
     if i8:
-        ax.axhline(i8["top1"], color="black", lw=0.8, ls="-.", label=f"int8 k=31 {i8['top1']:.1f}%")
+        ax.axhline(i8["top1"], color="black", lw=0.8, ls="-.", label=f"int8 k=31 post-training {i8['top1']:.1f}%")
+    if qat:
+        ax.axhline(qat["top1"], color="tab:green", lw=0.8, ls="--", label=f"int8 k=31 QAT {qat['top1']:.1f}%")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("rescaler multiplier bits k")
     ax.set_ylabel("top-1 (%)")
@@ -63,22 +65,28 @@ def main():
         print("plot_report.py: no hardware rows (hw skipped): area plots not written")
         return
     rows.sort(key=lambda r: r["bits"])
+    # a Liberty flow gives um^2 and ps; the library-free proxy (hw.json "proxy") transistors and gate levels
+    proxy = bool(hw.get("proxy"))
+    akey, alabel = ("transistors", "area proxy (CMOS transistors)") if proxy else ("area_um2", "area (um^2)")
+    dkey, dlabel = ("depth", "delay proxy (gate levels)") if proxy else ("delay_ps", "delay (ps)")
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ks = [r["bits"] for r in rows]
-    ax.plot(ks, [r["area_um2"] for r in rows], "o-", color="tab:blue", label="area")
+    ax.plot(ks, [r[akey] for r in rows], "o-", color="tab:blue", label="area")
     ax.set_xlabel("rescaler multiplier bits k (32 = conventional)")
-    ax.set_ylabel("area (um^2)", color="tab:blue")
+    ax.set_ylabel(alabel, color="tab:blue")
     ax2 = ax.twinx()
-    ax2.plot(ks, [r["delay_ps"] for r in rows], "s--", color="tab:red", label="delay")
-    ax2.set_ylabel("delay (ps)", color="tab:red")
+    ax2.plot(ks, [r[dkey] for r in rows], "s--", color="tab:red", label="delay")
+    ax2.set_ylabel(dlabel, color="tab:red")
     ax.set_title(f"k-bit rescaler alone ({hw.get('library', '?')})")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(os.path.join(d, "rescaler_area_delay_vs_k.png"), dpi=120)
     plt.close(fig)
 
-    area = {r["bits"]: r["area_um2"] for r in rows}
+    area = {r["bits"]: r[akey] for r in rows}
     best = {}
+    if qat:
+        best[32] = qat["top1"]
     for doc in (sweep, rat):
         for r in doc.get("rows", []):
             k = 32 if r["k"] >= 31 else r["k"]
@@ -88,7 +96,7 @@ def main():
     ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-")
     for a, t, k in pts:
         ax.annotate(f"k={k}", (a, t), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_xlabel("rescaler area (um^2)")
+    ax.set_xlabel("rescaler " + alabel)
     ax.set_ylabel("best top-1 (%)")
     ax.set_title("Accuracy vs rescaler area")
     ax.grid(alpha=0.3)

@@ -41,7 +41,8 @@ int main(int argc, char **argv) {
     const char *dir = argv[1], *val = argv[2];
     const int k = argc > 3 ? atoi(argv[3]) : 4;
     char p[4096];
-    const char *must[] = {"float.ratqw", "float.json", "int8_k31.ratqm", "int8_k31.json", "sweep.json", "rat.json",
+    const char *must[] = {"float.ratqw", "float.json", "int8_k31.ratqm", "int8_k31.json", "qat_k31.ratqm",
+                          "qat_k31.json", "sweep.json", "rat.json",
                           "export_c.json", "hw.json", "run_timings.json", "report.md"};
     for (size_t i = 0; i < sizeof must / sizeof must[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, must[i]);
