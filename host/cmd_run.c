@@ -14,6 +14,7 @@
 #include <cjson/cJSON.h>
 
 #include "commands.h"
+#include "dist.h"
 #include "efficientnet_lite.h"
 #include "hw_synth.h"
 #include "io.h"
@@ -44,7 +45,9 @@ static void usage(FILE *f) {
             "  --no-hw            skip the hardware table\n"
             "  --train-images N --test-images N --calib-images N --rat-images N --epochs N --rat-epochs N\n"
             "  --device cpu       (cuda: not supported by ratq run yet)\n"
-            "  --json             one JSON summary line on stdout instead of the text summary\n");
+            "  --json             one JSON summary line on stdout instead of the text summary\n"
+            "  Several ranks: mpirun -np N ratq run ... (or RATQ_RANK/RATQ_WORLD_SIZE/RATQ_MASTER_ADDR/PORT): QAT and\n"
+            "  RAT train data-parallel (batch 32 per rank), rank 0 runs the other stages and writes DIR.\n");
 }
 
 static int file_exists(const char *dir, const char *name) {
@@ -167,13 +170,27 @@ static int prepare(const ratq_run_ctx *c, ratq_qnet *q) {
     return ratq_quant_prepare(fw, c->train, c->calib_images, 50, c->progress, q);
 }
 
-// Quantize at opt, export, evaluate with the integer engine; save model to DIR/name (if name) and return r.
+// Sum the ranks' evaluation counts (no-op on one rank).
+static void reduce_eval(const ratq_run_ctx *c, ratq_quant_eval_result *r) {
+    int64_t v[4] = {r->n, r->top1, r->top5, r->agree};
+    ratq_dist_allreduce_sum_i64(c->dist, v, 4);
+    r->n = v[0];
+    r->top1 = v[1];
+    r->top5 = v[2];
+    r->agree = v[3];
+}
+
+// Quantize at opt, export, evaluate with the integer engine (sharded over the ranks); save model to DIR/name (if name) and return r.
+// parallel = 1: every rank calls it (QAT/RAT stages); 0: rank 0 alone.
 static int quantize_eval_save(const ratq_run_ctx *c, ratq_qnet *q, const ratq_quant_options *o, const ratq_dataset *vd,
-                              const char *name, ratq_quant_eval_result *r) {
+                              const char *name, int parallel, ratq_quant_eval_result *r) {
+    const int rank = parallel ? c->rank : 0, world = parallel ? c->world : 1;
     ratq_qmodel im;
     if (ratq_qnet_quantize(q, o) != 0 || ratq_qnet_to_qmodel(q, &im) != 0) return -1;
-    int rc = ratq_quant_evaluate(RATQ_EVAL_QMODEL, q, &im, vd, c->test_images, 50, c->progress, NULL, NULL, r);
-    if (rc == 0 && name) {
+    int rc = ratq_quant_evaluate_shard(RATQ_EVAL_QMODEL, q, &im, vd, c->test_images, 50, c->progress, rank, world,
+                                       NULL, NULL, r);
+    if (rc == 0 && parallel) reduce_eval(c, r);
+    if (rc == 0 && name && rank == 0) {
         char p[8192];
         path_in(p, sizeof p, c->dir, name);
         rc = ratq_qmodel_save(&im, p);
@@ -195,7 +212,7 @@ static int stage_int8(const ratq_run_ctx *c) {
     ratq_dataset *vd = ratq_data_open(c->val, NULL);
     ratq_quant_options o = {.k = 31, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
     ratq_quant_eval_result r = {0};
-    int rc = vd ? quantize_eval_save(c, &q, &o, vd, "int8_k31.ratqm", &r) : -1;
+    int rc = vd ? quantize_eval_save(c, &q, &o, vd, "int8_k31.ratqm", 0, &r) : -1;
     if (vd) ratq_data_close(vd);
     ratq_qnet_free(&q);
     if (rc != 0) return -1;
@@ -282,10 +299,12 @@ static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
     char mname[64], jname[64];
     rat_name(mname, sizeof mname, prefix, k, snap, "ratqm");
     rat_name(jname, sizeof jname, prefix, k, snap, "json");
-    if (file_exists(c->dir, mname) && file_exists(c->dir, jname)) {
+    int64_t done = file_exists(c->dir, mname) && file_exists(c->dir, jname); // rank 0 decides for every rank
+    ratq_dist_broadcast(c->dist, &done, sizeof done, 0);
+    if (done) {
         char msg[200];
         snprintf(msg, sizeof msg, "done (%s exists): skipped", mname);
-        stage_msg(stage, msg);
+        if (c->rank == 0) stage_msg(stage, msg);
         return 0;
     }
     double t0 = ratq_now();
@@ -306,7 +325,9 @@ static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
     ratq_quant_eval_result before = {0}, after = {0};
     if (rc == 0) rc = ratq_qnet_quantize(&q, &o);
     if (rc == 0)
-        rc = ratq_quant_evaluate(RATQ_EVAL_FAKE, &q, NULL, vd, c->test_images, 50, c->progress, NULL, NULL, &before);
+        rc = ratq_quant_evaluate_shard(RATQ_EVAL_FAKE, &q, NULL, vd, c->test_images, 50, c->progress, c->rank,
+                                       c->world, NULL, NULL, &before);
+    if (rc == 0) reduce_eval(c, &before);
     ratq_rat_config cfg = ratq_rat_config_default();
     cfg.epochs = c->rat_epochs;
     cfg.batch = c->batch;
@@ -315,21 +336,24 @@ static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
     cfg.teacher = RATQ_TEACHER_FLOAT;
     cfg.distill_alpha = 0.5f;
     cfg.progress = c->progress;
+    cfg.dist = c->dist;
     ratq_rat_stats st = {0};
     char msg[256];
     snprintf(msg, sizeof msg, "k=%d%s: %d epoch(s) on %lld images (post-training top-1 %.2f%%)", k,
              snap ? " snapped" : "", cfg.epochs, (long long)cfg.limit, pct(before.top1, before.n));
-    if (rc == 0) stage_msg(stage, msg);
+    if (rc == 0 && c->rank == 0) stage_msg(stage, msg);
     if (rc == 0) rc = ratq_rat_train(&q, &o, &teacher, tr, &cfg, &st);
-    if (rc == 0) rc = quantize_eval_save(c, &q, &o, vd, mname, &after);
+    if (rc == 0) rc = quantize_eval_save(c, &q, &o, vd, mname, 1, &after);
     ratq_qnet_free(&q);
     ratq_qnet_free(&teacher);
     if (tr) ratq_data_close(tr);
     if (vd) ratq_data_close(vd);
     if (rc != 0) return -1;
+    if (c->rank != 0) return 0;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "k", k);
     cJSON_AddBoolToObject(j, "snap", snap);
+    cJSON_AddNumberToObject(j, "ranks", c->world);
     cJSON_AddStringToObject(j, "model", mname);
     cJSON_AddNumberToObject(j, "ptq_top1", pct(before.top1, before.n));
     add_eval(j, &after);
@@ -357,14 +381,20 @@ static int stage_rat(const ratq_run_ctx *c) {
             char jname[64];
             rat_name(jname, sizeof jname, "rat", c->rat_ks[i], snap, "json");
             cJSON *r = NULL;
-            if (rat_one(c, "rat", c->rat_ks[i], snap) != 0 || !(r = ratq_run_read_json(c->dir, jname))) {
+            if (rat_one(c, "rat", c->rat_ks[i], snap) != 0 ||
+                (c->rank == 0 && !(r = ratq_run_read_json(c->dir, jname)))) {
                 cJSON_Delete(rows);
                 return -1;
             }
+            if (c->rank != 0) continue;
             const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "seconds");
             if (cJSON_IsNumber(s)) secs += s->valuedouble;
             cJSON_AddItemToArray(rows, r);
         }
+    if (c->rank != 0) {
+        cJSON_Delete(rows);
+        return 0;
+    }
     cJSON *j = cJSON_CreateObject();
     cJSON_AddItemToObject(j, "rows", rows);
     cJSON_AddNumberToObject(j, "seconds", secs);
@@ -641,6 +671,60 @@ static int hw_finish(const ratq_run_ctx *c, hw_child *hc, const char *cmd, doubl
     return ratq_run_write_json(c->dir, "hw.json", j);
 }
 
+// The stages in order. On several ranks: "qat" and "rat" run on every rank (data-parallel), the others on rank 0
+// while the rest wait at a barrier without deadline; a rank that fails while others depend on it exits at once
+// (_exit: mpirun tears the job down, TCP peers see the closed socket) instead of leaving them waiting.
+static int run_stages(ratq_run_ctx *cp, int no_hw) {
+    const ratq_run_ctx c = *cp;
+    const int lead = c.rank == 0;
+    double t0 = ratq_now();
+    cJSON *tim = cJSON_CreateObject();
+    static hw_child hwp;
+    static char hwcmd[20000];
+    if (lead && hw_start(&c, no_hw, &hwp, hwcmd, sizeof hwcmd) != 0) {
+        cJSON_Delete(tim);
+        if (c.world > 1) {
+            fflush(NULL);
+            _exit(2);
+        }
+        return 2;
+    }
+    struct {
+        const char *name;
+        int (*fn)(const ratq_run_ctx *);
+        int parallel;
+    } stages[] = {{"float", stage_float, 0}, {"int8", stage_int8, 0}, {"qat", stage_qat, 1},
+                  {"sweep", stage_sweep, 0}, {"rat", stage_rat, 1}, {"export-c", stage_export, 0}};
+    for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++) {
+        double ts = ratq_now();
+        if (c.world > 1 && stages[s].parallel) ratq_dist_barrier_wait(c.dist, 0);
+        if ((lead || stages[s].parallel) && stages[s].fn(&c) != 0) {
+            cJSON_Delete(tim);
+            if (lead) hw_stop(&hwp);
+            ratq_error("run: stage %s failed (artifacts of finished stages are kept in %s; rerun to continue)",
+                       stages[s].name, c.dir);
+            if (c.world > 1) {
+                fflush(NULL);
+                _exit(2);
+            }
+            return 2;
+        }
+        cJSON_AddNumberToObject(tim, stages[s].name, ratq_now() - ts);
+    }
+    if (!lead) {
+        cJSON_Delete(tim);
+        return 0;
+    }
+    double ts = ratq_now();
+    if (hw_finish(&c, &hwp, hwcmd, t0) != 0) {
+        cJSON_Delete(tim);
+        return 2;
+    }
+    cJSON_AddNumberToObject(tim, "hw", ratq_now() - ts);
+    if (ratq_run_write_json(c.dir, "run_timings.json", tim) != 0) return 2;
+    return ratq_run_report(&c, ratq_now() - t0) == 0 ? 0 : 2;
+}
+
 static int parse_list(const char *opt, const char *s, int *ks, int max, int lo, int hi) {
     int n = 0;
     while (*s) {
@@ -770,36 +854,12 @@ int cmd_run(int argc, char **argv) {
         ratq_error("run: %s: cannot create the output folder: %s", c.dir, strerror(errno));
         return 2;
     }
-    double t0 = ratq_now();
-    cJSON *tim = cJSON_CreateObject();
-    static hw_child hwp;
-    static char hwcmd[20000];
-    if (hw_start(&c, no_hw, &hwp, hwcmd, sizeof hwcmd) != 0) {
-        cJSON_Delete(tim);
-        return 2;
-    }
-    struct {
-        const char *name;
-        int (*fn)(const ratq_run_ctx *);
-    } stages[] = {{"float", stage_float}, {"int8", stage_int8}, {"qat", stage_qat}, {"sweep", stage_sweep},
-                  {"rat", stage_rat}, {"export-c", stage_export}};
-    for (size_t s = 0; s < sizeof stages / sizeof stages[0]; s++) {
-        double ts = ratq_now();
-        if (stages[s].fn(&c) != 0) {
-            cJSON_Delete(tim);
-            hw_stop(&hwp);
-            ratq_error("run: stage %s failed (artifacts of finished stages are kept in %s; rerun to continue)",
-                       stages[s].name, c.dir);
-            return 2;
-        }
-        cJSON_AddNumberToObject(tim, stages[s].name, ratq_now() - ts);
-    }
-    double ts = ratq_now();
-    if (hw_finish(&c, &hwp, hwcmd, t0) != 0) {
-        cJSON_Delete(tim);
-        return 2;
-    }
-    cJSON_AddNumberToObject(tim, "hw", ratq_now() - ts);
-    if (ratq_run_write_json(c.dir, "run_timings.json", tim) != 0) return 2;
-    return ratq_run_report(&c, ratq_now() - t0) == 0 ? 0 : 2;
+    ratq_dist_options dopt = {.backend = RATQ_DIST_AUTO, .timeout_s = 0};
+    if (!(c.dist = ratq_dist_init(&dopt))) return 2;
+    c.rank = ratq_dist_rank(c.dist);
+    c.world = ratq_dist_world(c.dist);
+    if (c.rank != 0) c.progress = 0;
+    int rc = run_stages(&c, no_hw);
+    ratq_dist_finalize(c.dist);
+    return rc;
 }

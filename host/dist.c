@@ -186,3 +186,11 @@ int ratq_dist_barrier(ratq_dist *d) {
     int64_t token = 1;
     return ratq_dist_allreduce_sum_i64(d, &token, 1);
 }
+
+int ratq_dist_barrier_wait(ratq_dist *d, double timeout_s) {
+    const double saved = d->timeout_s;
+    d->timeout_s = timeout_s > 0 ? timeout_s : 1e9; // ~32 years: no deadline
+    int rc = ratq_dist_barrier(d);
+    d->timeout_s = saved;
+    return rc;
+}

@@ -47,5 +47,9 @@ int ratq_dist_allreduce_sum_i64(ratq_dist *d, int64_t *buf, size_t count);
 // Copy root's bytes to every rank.
 int ratq_dist_broadcast(ratq_dist *d, void *buf, size_t bytes, int root);
 int ratq_dist_barrier(ratq_dist *d);
+// A barrier with its own deadline (seconds; <= 0 = wait without limit), for phases where one rank works alone
+// (e.g. rank 0 trains the float network while the others wait for the data-parallel stage). A rank that dies
+// meanwhile is still noticed at once (closed socket / mpirun teardown).
+int ratq_dist_barrier_wait(ratq_dist *d, double timeout_s);
 
 #endif

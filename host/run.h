@@ -14,6 +14,10 @@
 //   hw.json                       f. `ratq hw --json` table (rescaler alone N = 0, dot-product units N = 4, 8, 16)
 //                                    or {"skipped": reason} when no Liberty library is found
 //   report.md, *.png, run.json    g. the report (always rewritten), plots by scripts/plot_report.py (matplotlib)
+// Several ranks (`mpirun -np N ratq run ...` or RATQ_RANK/RATQ_WORLD_SIZE/RATQ_MASTER_*, host/dist.h): the QAT and RAT
+// stages train data-parallel on every rank (batch 32 per rank, evaluation sharded, train_rat.h); rank 0 alone runs
+// the other stages and writes every artifact while the others wait (no deadline), so DIR must be on a filesystem
+// every rank sees.
 // Accuracies are top-1 / top-5 on the first `test_images` images of the validation set, all models on the same
 // images; integer models are evaluated by the CPU integer engine (ratq_qmodel_run) except the k sweep, which uses
 // the bit-identical fake-quant forward (tests/cpu/test_quant_exact.c).
@@ -38,6 +42,8 @@ typedef struct {
     int epochs, rat_epochs, batch, export_images;
     double float_lr, rat_lr;
     char exe_dir[4096]; // folder of the running ratq executable
+    struct ratq_dist *dist; // data-parallel group (host/dist.h); world 1 when started alone
+    int rank, world;
 } ratq_run_ctx;
 
 // Write report.md (and run the plot script) from the artifacts in ctx->dir; prints the one-screen summary on

@@ -14,3 +14,12 @@ add_test(NAME test_run_quick COMMAND ${CMAKE_COMMAND} -DRATQ=$<TARGET_FILE:ratq>
          -P ${RATQ_TEST_DIR}/cpu/check_run.cmake)
 set_tests_properties(test_run_quick PROPERTIES LABELS cpu TIMEOUT 300
   ENVIRONMENT "RATQ_FASHION_MNIST=${RATQ_RUN_FMNIST};RATQ_HW_CACHE=${CMAKE_CURRENT_BINARY_DIR}/run_quick_hw_cache")
+# The same pipeline on 2 MPI ranks: QAT and RAT data-parallel (needs Open MPI, installed by scripts/install_deps.sh).
+if(MPI_C_FOUND AND MPIEXEC_EXECUTABLE)
+  add_test(NAME test_run_ranks COMMAND ${CMAKE_COMMAND} -DRATQ=$<TARGET_FILE:ratq> -DCHECK=$<TARGET_FILE:test_run_check>
+           -DWORK=${CMAKE_CURRENT_BINARY_DIR}/run_ranks -DVAL=${RATQ_RUN_FMNIST}/t10k
+           "-DMPIRUN=${MPIEXEC_EXECUTABLE};--oversubscribe;--allow-run-as-root;${MPIEXEC_NUMPROC_FLAG}"
+           -P ${RATQ_TEST_DIR}/cpu/check_run_ranks.cmake)
+  set_tests_properties(test_run_ranks PROPERTIES LABELS cpu TIMEOUT 600
+    ENVIRONMENT "RATQ_FASHION_MNIST=${RATQ_RUN_FMNIST}")
+endif()
