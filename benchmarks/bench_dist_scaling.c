@@ -1,0 +1,123 @@
+// bench_dist_scaling.c — data-parallel scaling inputs and estimate for RAT fine-tuning (host/dist.h, train_rat.h).
+//
+// Measures (validating first that the all-reduce mean is right: every element must equal the mean of the ranks'
+// values, exactly, for values chosen so the mean is exact):
+//   grad_bytes  gradient bytes all-reduced per step = 4 x trainable parameters of the folded network (--model)
+//   t_ar        wall time of ratq_dist_allreduce_mean_f32 on a buffer of that size across the ranks this process
+//               was launched with (mpirun / RATQ_RANK...), median of --reps
+// and prints, for a given compute step time T (--step-ms: measured elsewhere, e.g. `ratq finetune` images/s), the
+// expected efficiency at W = 2, 4, 8 ranks for a link of bus bandwidth BW (GB/s) and latency L (us):
+//   ring all-reduce   t(W) = 2 (W - 1) / W * grad_bytes / BW + 2 (W - 1) L
+//   no overlap        eff = T / (T + t(W))
+//   bucketed overlap  the backward (~2/3 T) hides all but the last of nb buckets: exposed = max(t / nb, t - 2T/3),
+//                     eff = T / (T + exposed)
+//   break-even        the step time for 90 % without any overlap: T >= 9 t(W)
+// Links: --link NAME:BW_GBps:LAT_us (repeatable). Defaults are stated assumptions, not measurements:
+// nvlink:360:3 (NCCL all-reduce bus bandwidth typical of 8 H100 SXM on NVLink 4), ib100:11:5 (100 Gb/s, ~90 % of
+// line rate). The measured t_ar of this launch is printed too (CPU ranks: MPI or TCP through rank 0).
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dist.h"
+#include "efficientnet_lite.h"
+#include "io.h"
+#include "quant_net.h"
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv) {
+    const char *model = NULL;
+    double step_ms = 0;
+    int reps = 10, nb = 4;
+    const char *links[8] = {"nvlink:360:3", "ib100:11:5"};
+    int nlinks = 2, user_links = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
+        else if (!strcmp(argv[i], "--step-ms") && i + 1 < argc) step_ms = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--buckets") && i + 1 < argc) nb = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--link") && i + 1 < argc && (user_links || (nlinks = 0, 1)) && nlinks < 8) {
+            user_links = 1;
+            links[nlinks++] = argv[++i];
+        } else {
+            fprintf(stderr, "usage: bench_dist_scaling [--model FP.ratqw] [--step-ms T] [--reps N] [--buckets NB] "
+                            "[--link NAME:BW_GBps:LAT_us]...\n");
+            return 2;
+        }
+    }
+    if (reps < 1 || nb < 1) return 2;
+    // trainable parameters of the folded network (EfficientNet-Lite0 by default: built from its config)
+    ratq_effnet m;
+    if (model) {
+        if (ratq_effnet_load(&m, model) != 0) return 2;
+    } else {
+        ratq_effnet_config cfg;
+        if (ratq_effnet_config_from_name("efficientnet-lite0", 1000, 224, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0)
+            return 2;
+    }
+    ratq_qnet q;
+    if (ratq_qnet_from_effnet(&q, &m) != 0) return 2;
+    char arch[32];
+    snprintf(arch, sizeof arch, "%s", m.cfg.arch);
+    ratq_effnet_free(&m);
+    const size_t n = q.n_params;
+    const double bytes = 4.0 * (double)n;
+    ratq_qnet_free(&q);
+
+    ratq_dist *d = ratq_dist_init(NULL);
+    if (!d) return 2;
+    const int rank = ratq_dist_rank(d), world = ratq_dist_world(d);
+    float *buf = malloc(n * sizeof(float));
+    double *t = malloc((size_t)reps * sizeof(double));
+    if (!buf || !t) return 2;
+    // validation: rank r holds r + (i % 7); the mean is (W - 1) / 2 + i % 7, exact in float for small W
+    for (size_t i = 0; i < n; i++) buf[i] = (float)rank + (float)(i % 7);
+    ratq_dist_allreduce_mean_f32(d, buf, n);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) bad += buf[i] != (float)(world - 1) / 2.0f + (float)(i % 7);
+    if (bad) {
+        fprintf(stderr, "bench_dist_scaling: rank %d: all-reduce mean wrong in %zu of %zu elements\n", rank, bad, n);
+        return 1;
+    }
+    for (int r = 0; r < reps; r++) {
+        ratq_dist_barrier(d);
+        double t0 = ratq_now();
+        ratq_dist_allreduce_mean_f32(d, buf, n);
+        t[r] = ratq_now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_d);
+    const double t_ar = t[reps / 2];
+    if (rank == 0) {
+        printf("model %s: %zu trainable parameters, gradient all-reduce %.2f MB per step\n", arch, n, bytes / 1e6);
+        printf("measured: all-reduce mean of %.2f MB over %d rank(s) (%s): median %.3f ms of %d (%.2f GB/s algbw)\n",
+               bytes / 1e6, world, ratq_dist_backend_name(d), t_ar * 1e3, reps, world > 1 ? bytes / t_ar / 1e9 : 0.0);
+        if (step_ms > 0) {
+            const double T = step_ms / 1e3;
+            printf("estimate for a compute step of %.1f ms (%d buckets):\n", step_ms, nb);
+            printf("| link | BW GB/s | W | all-reduce ms | eff. no overlap | eff. bucketed overlap | step for 90 %% without "
+                   "overlap |\n|---|---|---|---|---|---|---|\n");
+            for (int l = 0; l < nlinks; l++) {
+                char name[64];
+                double bw, lat;
+                if (sscanf(links[l], "%63[^:]:%lf:%lf", name, &bw, &lat) != 3 || !(bw > 0)) {
+                    fprintf(stderr, "bench_dist_scaling: --link %s: expected NAME:BW_GBps:LAT_us\n", links[l]);
+                    return 2;
+                }
+                for (int w = 2; w <= 8; w *= 2) {
+                    double tw = 2.0 * (w - 1) / w * bytes / (bw * 1e9) + 2.0 * (w - 1) * lat * 1e-6;
+                    double exposed = tw / nb > tw - 2.0 * T / 3.0 ? tw / nb : tw - 2.0 * T / 3.0;
+                    printf("| %s | %.0f | %d | %.3f | %.1f %% | %.1f %% | >= %.2f ms |\n", name, bw, w, tw * 1e3,
+                           100.0 * T / (T + tw), 100.0 * T / (T + exposed), 9.0 * tw * 1e3);
+                }
+            }
+        }
+    }
+    free(buf);
+    free(t);
+    ratq_dist_finalize(d);
+    return 0;
+}
