@@ -1,6 +1,9 @@
 // cmd_hw.c — `ratq hw`: the hardware cost model of k-bit rescalers (hw_rtl.h, hw_synth.h, hw_verify.h).
 //   ratq hw [--macs 4,8,16] [--bits 32,16,8,6,5,4,3,2,1] --liberty FILE [--json|--markdown] [-o DIR] [-j JOBS]
 //           [--delay-target PS] [--area-flow] [--load FF]        synthesize, print the area/delay/ADP table
+//   ratq hw --generic [--macs LIST] [--bits LIST] [--json|--markdown] [-o DIR] [-j JOBS]
+//                                                                 library-free proxy (hw_generic.h): estimated
+//                                                                 transistors and gate levels, no Liberty/STA
 //   ratq hw verify [--bits LIST] [--macs LIST] [--random N] [--jobs N] [--seed S] [--cmsis DIR] [--acc FILE]...
 //           [--workdir DIR] [--design FILE]                       bit-exact simulation against rescale.h
 //           (--design: simulate this Verilog, e.g. a synthesized netlist, instead of the generated RTL)
@@ -8,19 +11,25 @@
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "commands.h"
+#include "hw_generic.h"
 #include "hw_rtl.h"
 #include "hw_synth.h"
 #include "hw_verify.h"
 #include "io.h"
 
 #define MAX_LIST 64
+#define RATQ_HW_XSTR(x) #x
+#define RATQ_HW_STR(x) RATQ_HW_XSTR(x)
 
 // "4,8,16" -> values; each in [lo, hi]. Returns the count, or -1 with an error.
 static int parse_list(const char *opt, const char *s, int lo, int hi, int *out) {
@@ -43,6 +52,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: ratq hw [--macs 4,8,16] [--bits 32,16,8,6,5,4,3,2,1] --liberty FILE [--json|--markdown] [-o DIR] [-j JOBS]\n"
             "               [--delay-target PS] [--area-flow] [--load FF]\n"
+            "       ratq hw --generic [--macs LIST] [--bits LIST] [--json|--markdown] [-o DIR] [-j JOBS]\n"
             "       ratq hw verify [--bits LIST] [--macs LIST] [--random N] [--jobs N] [--seed S] [--cmsis DIR]\n"
             "               [--acc FILE]... [--max-acc N] [--workdir DIR] [--design FILE]\n"
             "       ratq hw emit --macs N --bits K [-o DIR]\n\n"
@@ -50,14 +60,108 @@ static void usage(FILE *f) {
             "Yosys + ABC on a Liberty library and times it with OpenSTA; prints area (um^2), critical-path delay (ps),\n"
             "ADP and the reductions versus the conventional 32-bit rescaler (k = 32, always synthesized). Results are\n"
             "cached in -o DIR (default $RATQ_HW_CACHE or ~/.cache/ratq/hw). `verify` simulates the RTL with Icarus\n"
-            "Verilog and compares every output with ratq_requantize (single rounding). Flow details: host/hw_synth.h.\n");
+            "Verilog and compares every output with ratq_requantize (single rounding). Flow details: host/hw_synth.h.\n"
+            "--generic (instead of --liberty, for machines without a Liberty library; needs only yosys): maps to\n"
+            "NAND2/NOR2/NOT gates and reports PROXIES, not um^2/ps: estimated CMOS transistors (area proxy) and the\n"
+            "longest register-to-register path in gate levels (delay proxy), with the same reductions versus k = 32.\n"
+            "What the proxy does not model: host/hw_generic.h.\n");
 }
 
 // ---- ratq hw (synthesis table) ----------------------------------------------------------------
 
+// 1 - x / x32 (reduction versus the k = 32 row), rounded to 4 decimals like the Liberty table
+static double reduction(double x, double x32) { return round(1e4 * (1.0 - x / x32)) / 1e4; }
+
+// The generic-flow table: proxies (transistors, gate levels), never printed as um^2 or ps. rows are
+// macs-major like res[]; b(mi) is the k = 32 row of macs[mi]. Returns 0, or 1 if the JSON cannot be printed.
+static int print_generic(const ratq_hw_flow *fl, const ratq_hw_result *res, const int *macs, int nmacs,
+                         const int *bits, int nbits, int json, int markdown) {
+    int j32 = 0;
+    for (int j = 0; j < nbits; j++)
+        if (bits[j] == 32) j32 = j;
+    const char *flow = "yosys synth -flatten -noabc; dfflegalize; abc -g cmos2 (NAND2/NOR2/NOT, unit delay); "
+                       "transistors = stat -tech cmos + flops x " RATQ_HW_STR(RATQ_HW_GENERIC_FF_TRANSISTORS)
+                       "; depth = ltp -noff (gate levels)";
+    if (json) {
+        cJSON *o = cJSON_CreateObject(), *rows = cJSON_CreateArray();
+        cJSON_AddStringToObject(o, "library", fl->library);
+        cJSON_AddBoolToObject(o, "proxy", 1);
+        cJSON_AddStringToObject(o, "flow", flow);
+        cJSON_AddStringToObject(o, "tools", fl->tool_versions);
+        cJSON_AddStringToObject(o, "gates", "NAND2,NOR2,NOT");
+        cJSON_AddNumberToObject(o, "ff_transistors", RATQ_HW_GENERIC_FF_TRANSISTORS);
+        cJSON_AddItemToObject(o, "rows", rows);
+        for (int i = 0; i < nmacs * nbits; i++) {
+            const ratq_hw_result *r = &res[i], *b = &res[(i / nbits) * nbits + j32];
+            double adp = (double)r->transistors * r->depth, badp = (double)b->transistors * b->depth;
+            cJSON *row = cJSON_CreateObject();
+            cJSON_AddNumberToObject(row, "macs", r->d.macs);
+            cJSON_AddNumberToObject(row, "bits", r->d.bits);
+            cJSON_AddNumberToObject(row, "transistors", (double)r->transistors);
+            cJSON_AddNumberToObject(row, "comb_transistors", (double)r->comb_transistors);
+            cJSON_AddNumberToObject(row, "depth", r->depth);
+            cJSON_AddNumberToObject(row, "adp_proxy", adp);
+            cJSON_AddNumberToObject(row, "area_reduction", reduction((double)r->transistors, (double)b->transistors));
+            cJSON_AddNumberToObject(row, "delay_reduction", reduction(r->depth, b->depth));
+            cJSON_AddNumberToObject(row, "adp_gain", round(1e3 * badp / adp) / 1e3);
+            cJSON_AddNumberToObject(row, "cells", r->cells);
+            cJSON_AddNumberToObject(row, "flops", r->flops);
+            cJSON_AddBoolToObject(row, "cached", r->cached);
+            cJSON_AddStringToObject(row, "dir", r->dir);
+            cJSON_AddItemToArray(rows, row);
+        }
+        char *s = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (!s) {
+            ratq_error("hw: cannot format the JSON table (out of memory)");
+            return 1;
+        }
+        printf("%s\n", s);
+        free(s);
+        return 0;
+    }
+    if (markdown)
+        printf("**Library-free proxies, not um^2/ps**: %s. Gates NAND2/NOR2/NOT (%s); transistors = yosys's CMOS "
+               "estimate of the gates + %d per flip-flop; depth = longest register-to-register path in gate levels. "
+               "No sizing, fan-out, wires or library cell mix (host/hw_generic.h).\n",
+               fl->library, fl->tool_versions, RATQ_HW_GENERIC_FF_TRANSISTORS);
+    else
+        printf("ratq hw: %s (PROXIES, not um^2/ps), %s\n%s\ntransistors: estimated CMOS transistors (gates + %d per "
+               "flip-flop); depth: gate levels of the longest reg-to-reg path; vs k=32 columns are 1 - x/x32 and "
+               "ADP32/ADP (ADP = transistors x depth)\n",
+               fl->library, flow, fl->tool_versions, RATQ_HW_GENERIC_FF_TRANSISTORS);
+    for (int mi = 0; mi < nmacs; mi++) {
+        const ratq_hw_result *b = &res[mi * nbits + j32];
+        if (markdown) {
+            if (macs[mi]) printf("\n**Dot-product unit, N = %d int8 MACs (proxy)**\n\n", macs[mi]);
+            else printf("\n**Rescaler alone, registered in and out (proxy)**\n\n");
+            printf("| k | transistors (est.) | depth (gate levels) | ADP proxy (transistors x levels) | transistors -%% vs "
+                   "k=32 | depth -%% vs k=32 | ADP gain | cells | flip-flops |\n"
+                   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        } else {
+            printf("\n%s N = %d\n", macs[mi] ? "dot-product unit," : "rescaler alone", macs[mi]);
+            printf("  k | transistors | depth | ADP proxy | transistors -%% | depth -%% | ADP gain | cells | flops\n");
+        }
+        for (int j = 0; j < nbits; j++) {
+            const ratq_hw_result *r = &res[mi * nbits + j];
+            double adp = (double)r->transistors * r->depth, badp = (double)b->transistors * b->depth;
+            double ra = 100.0 * (1.0 - (double)r->transistors / (double)b->transistors);
+            double rd = 100.0 * (1.0 - (double)r->depth / b->depth);
+            if (markdown)
+                printf("| %d | %ld | %d | %.0f | %.1f | %.1f | %.2fx | %d | %d |\n", r->d.bits, r->transistors, r->depth,
+                       adp, ra, rd, badp / adp, r->cells, r->flops);
+            else
+                printf(" %2d | %11ld | %5d | %9.0f | %13.1f | %8.1f | %7.2fx | %5d | %5d\n", r->d.bits, r->transistors,
+                       r->depth, adp, ra, rd, badp / adp, r->cells, r->flops);
+        }
+    }
+    return 0;
+}
+
 static int cmd_hw_synth(int argc, char **argv) {
     int macs[MAX_LIST] = {4, 8, 16}, bits[MAX_LIST + 1] = {32, 16, 8, 6, 5, 4, 3, 2, 1};
-    int nmacs = 3, nbits = 9, json = 0, markdown = 0, jobs = 0, area_flow = 0;
+    int nmacs = 3, nbits = 9, json = 0, markdown = 0, jobs = 0, area_flow = 0, generic = 0;
+    const char *lib_only = NULL; // a Liberty-flow option given (refused with --generic)
     const char *liberty = NULL, *out = NULL;
     double delay_target = 1.0, load = 2.0;
     for (int i = 1; i < argc; i++) {
@@ -68,13 +172,14 @@ static int cmd_hw_synth(int argc, char **argv) {
         } else if (!strcmp(a, "--bits") && more) {
             if ((nbits = parse_list(a, argv[++i], 1, RATQ_HW_BITS_MAX, bits)) < 0) return 2;
         } else if (!strcmp(a, "--liberty") && more) liberty = argv[++i];
+        else if (!strcmp(a, "--generic")) generic = 1;
         else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) out = argv[++i];
         else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
         else if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--markdown")) markdown = 1;
-        else if (!strcmp(a, "--area-flow")) area_flow = 1;
-        else if (!strcmp(a, "--delay-target") && more) delay_target = atof(argv[++i]);
-        else if (!strcmp(a, "--load") && more) load = atof(argv[++i]);
+        else if (!strcmp(a, "--area-flow")) area_flow = 1, lib_only = a;
+        else if (!strcmp(a, "--delay-target") && more) delay_target = atof(argv[++i]), lib_only = a;
+        else if (!strcmp(a, "--load") && more) load = atof(argv[++i]), lib_only = a;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
@@ -83,8 +188,17 @@ static int cmd_hw_synth(int argc, char **argv) {
             return 2;
         }
     }
-    if (!liberty) {
-        ratq_error("hw: --liberty FILE is required (e.g. ../shared/pdk/nangate15/NanGate_15nm_OCL_typical_conditional_nldm.lib)");
+    if (generic && liberty) {
+        ratq_error("hw: --generic and --liberty are mutually exclusive (--generic: library-free proxy; --liberty FILE: "
+                   "um^2 and ps)");
+        return 2;
+    }
+    if (generic && lib_only) {
+        ratq_error("hw: %s applies to the Liberty flow only, not to --generic", lib_only);
+        return 2;
+    }
+    if (!liberty && !generic) {
+        ratq_error("hw: --liberty FILE (or --generic, the library-free proxy) is required (e.g. ../shared/pdk/nangate15/NanGate_15nm_OCL_typical_conditional_nldm.lib)");
         return 2;
     }
     if (!(delay_target > 0) || !(load >= 0)) {
@@ -103,7 +217,7 @@ static int cmd_hw_synth(int argc, char **argv) {
         jobs = nc > 0 ? (int)(nc < 4 ? nc : 4) : 1;
     }
     ratq_hw_flow fl;
-    if (ratq_hw_flow_init(&fl, liberty, out)) return 2;
+    if (generic ? ratq_hw_generic_flow_init(&fl, out) : ratq_hw_flow_init(&fl, liberty, out)) return 2;
     fl.delay_target_ps = delay_target;
     fl.area_flow = area_flow;
     fl.load_ff = load;
@@ -143,7 +257,7 @@ static int cmd_hw_synth(int argc, char **argv) {
         }
         char top[64];
         ratq_hw_top_name(d, top, sizeof top);
-        fprintf(stderr, "ratq hw: synthesizing %s on %s\n", top, fl.library);
+        fprintf(stderr, "ratq hw: %s %s on %s\n", generic ? "mapping" : "synthesizing", top, fl.library);
         fflush(NULL);
         pid_t p = fork();
         if (p == 0) {
@@ -185,6 +299,12 @@ static int cmd_hw_synth(int argc, char **argv) {
         res[i].cached = was_cached[i];
     }
 
+    if (generic) {
+        int rc = print_generic(&fl, res, macs, nmacs, bits, nbits, json, markdown);
+        free(res);
+        free(was_cached);
+        return rc;
+    }
     char script_note[256];
     if (area_flow) snprintf(script_note, sizeof script_note, "area (map -a; no delay target used)");
     else snprintf(script_note, sizeof script_note, "delay (map/upsize/dnsize, ABC delay target %g ps)", fl.delay_target_ps);

@@ -43,6 +43,8 @@ static void usage(FILE *f) {
             "  --rat-bits LIST    RAT k (default 4,3)\n"
             "  --liberty FILE     Liberty library for the hardware table (default: search ../shared/pdk)\n"
             "  --no-hw            skip the hardware table\n"
+            "  --hw-proxy         library-free hardware proxy (yosys transistors / gate levels) even when a\n"
+            "                     Liberty library is found (used automatically when none is)\n"
             "  --train-images N --test-images N --calib-images N --rat-images N --epochs N --rat-epochs N\n"
             "  --device cpu       (cuda: not supported by ratq run yet)\n"
             "  --json             one JSON summary line on stdout instead of the text summary\n"
@@ -557,49 +559,59 @@ static void hw_stop(hw_child *h) {
     hw_wait(h);
 }
 
-static int hw_start(const ratq_run_ctx *c, int disabled, hw_child *hc, char *cmd, size_t cmdn) {
+static int hw_start(const ratq_run_ctx *c, int disabled, int force_proxy, hw_child *hc, char *cmd, size_t cmdn) {
     hc->out = NULL;
     hc->pid = 0;
     char lib[8192];
-    int have = !disabled && find_liberty(c, lib, sizeof lib) == 0;
+    // a Liberty library (--liberty, or NanGate 15 nm from ../shared/pdk) gives um^2 / ps; without one the
+    // library-free proxy (`ratq hw --generic`: yosys NAND/NOR/NOT mapping, transistors and gate levels)
+    const int have = !disabled && !force_proxy && find_liberty(c, lib, sizeof lib) == 0;
+    if (!have && c->liberty) {
+        ratq_error("run: --liberty %s: cannot read the file", c->liberty);
+        return -1;
+    }
     char macs[64] = "", bits[256] = "32";
     for (int i = 0; i < c->n_hw_macs; i++)
         snprintf(macs + strlen(macs), sizeof macs - strlen(macs), "%s%d", i ? "," : "", c->hw_macs[i]);
     for (int i = 0; i < c->nk; i++)
         if (c->ks[i] < 31) snprintf(bits + strlen(bits), sizeof bits - strlen(bits), ",%d", c->ks[i]);
     // what this run asks for; an hw.json made for another request (other --bits, another library) is redone
-    snprintf(hc->request, sizeof hc->request, "macs %s; bits %s; %s", macs, bits, have ? lib : "no Liberty");
+    snprintf(hc->request, sizeof hc->request, "macs %s; bits %s; %s", macs, bits,
+             disabled ? "none" : have ? lib : "generic");
     cJSON *old = ratq_run_read_json(c->dir, "hw.json");
     if (old) {
-        int was_skipped = cJSON_GetObjectItemCaseSensitive(old, "skipped") != NULL;
         const cJSON *rq = cJSON_GetObjectItemCaseSensitive(old, "request");
         int same = cJSON_IsString(rq) && !strcmp(rq->valuestring, hc->request);
+        int skipped = cJSON_GetObjectItemCaseSensitive(old, "skipped") != NULL;
         cJSON_Delete(old);
-        if ((!was_skipped && same) || (was_skipped && !have)) {
+        if (same && (!skipped || disabled)) {
             stage_msg("hw", "done (hw.json exists): skipped");
             return 0;
         }
-        if (!was_skipped) stage_msg("hw", "hw.json was made for another request (--bits or library): redoing it");
+        stage_msg("hw", "hw.json was made for another request (--bits, library or --no-hw): redoing it");
     }
-    if (!have) {
-        if (c->liberty) {
-            ratq_error("run: --liberty %s: cannot read the file", c->liberty);
-            return -1;
-        }
-        const char *why = disabled ? "--no-hw given" : "no Liberty library; pass --liberty";
-        stage_msg("hw", why);
+    if (disabled) {
+        stage_msg("hw", "--no-hw given");
         cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "skipped", why);
+        cJSON_AddStringToObject(j, "skipped", "--no-hw given");
+        cJSON_AddStringToObject(j, "request", hc->request);
         return ratq_run_write_json(c->dir, "hw.json", j);
     }
-    snprintf(cmd, cmdn, "'%s/ratq' hw --json -j 1 --macs %s --bits %s --liberty '%s'", c->exe_dir, macs, bits, lib);
+    if (have)
+        snprintf(cmd, cmdn, "'%s/ratq' hw --json -j 1 --macs %s --bits %s --liberty '%s'", c->exe_dir, macs, bits,
+                 lib);
+    else
+        snprintf(cmd, cmdn, "'%s/ratq' hw --generic --json -j 1 --macs %s --bits %s", c->exe_dir, macs, bits);
     char msg[20100];
-    snprintf(msg, sizeof msg, "synthesis in the background (cached per design): %s", cmd);
+    snprintf(msg, sizeof msg, "%s synthesis in the background (cached per design): %s",
+             have ? "Liberty" : "no Liberty library found: library-free proxy", cmd);
     stage_msg("hw", msg);
     fflush(NULL);
     char exe[8192];
     snprintf(exe, sizeof exe, "%s/ratq", c->exe_dir);
-    const char *argv[] = {exe, "hw", "--json", "-j", "1", "--macs", macs, "--bits", bits, "--liberty", lib, NULL};
+    const char *argv_lib[] = {exe, "hw", "--json", "-j", "1", "--macs", macs, "--bits", bits, "--liberty", lib, NULL};
+    const char *argv_gen[] = {exe, "hw", "--generic", "--json", "-j", "1", "--macs", macs, "--bits", bits, NULL};
+    const char *const *argv = have ? argv_lib : argv_gen;
     int fd[2];
     if (pipe(fd) != 0) {
         ratq_error("run: hw: pipe: %s", strerror(errno));
@@ -674,14 +686,14 @@ static int hw_finish(const ratq_run_ctx *c, hw_child *hc, const char *cmd, doubl
 // The stages in order. On several ranks: "qat" and "rat" run on every rank (data-parallel), the others on rank 0
 // while the rest wait at a barrier without deadline; a rank that fails while others depend on it exits at once
 // (_exit: mpirun tears the job down, TCP peers see the closed socket) instead of leaving them waiting.
-static int run_stages(ratq_run_ctx *cp, int no_hw) {
+static int run_stages(ratq_run_ctx *cp, int no_hw, int hw_proxy) {
     const ratq_run_ctx c = *cp;
     const int lead = c.rank == 0;
     double t0 = ratq_now();
     cJSON *tim = cJSON_CreateObject();
     static hw_child hwp;
     static char hwcmd[20000];
-    if (lead && hw_start(&c, no_hw, &hwp, hwcmd, sizeof hwcmd) != 0) {
+    if (lead && hw_start(&c, no_hw, hw_proxy, &hwp, hwcmd, sizeof hwcmd) != 0) {
         cJSON_Delete(tim);
         if (c.world > 1) {
             fflush(NULL);
@@ -746,7 +758,7 @@ int cmd_run(int argc, char **argv) {
     memset(&c, 0, sizeof c);
     const char *dir = "ratq-run", *train = NULL, *val = NULL, *bits = NULL, *rat_bits = NULL;
     long long ov[7] = {-1, -1, -1, -1, -1, -1, -1}; // train/test/calib/rat images, epochs, rat epochs, (unused)
-    int no_hw = 0;
+    int no_hw = 0, hw_proxy = 0;
     c.model = "tiny";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *s;
@@ -759,6 +771,8 @@ int cmd_run(int argc, char **argv) {
             c.json = 1;
         } else if (!strcmp(a, "--no-hw")) {
             no_hw = 1;
+        } else if (!strcmp(a, "--hw-proxy")) {
+            hw_proxy = 1;
         } else {
             static const char *const num[] = {"--train-images", "--test-images", "--calib-images", "--rat-images",
                                               "--epochs", "--rat-epochs"};
@@ -859,7 +873,11 @@ int cmd_run(int argc, char **argv) {
     c.rank = ratq_dist_rank(c.dist);
     c.world = ratq_dist_world(c.dist);
     if (c.rank != 0) c.progress = 0;
-    int rc = run_stages(&c, no_hw);
+    if (hw_proxy && c.liberty) {
+        ratq_error("run: --hw-proxy and --liberty exclude each other");
+        return 2;
+    }
+    int rc = run_stages(&c, no_hw, hw_proxy);
     ratq_dist_finalize(c.dist);
     return rc;
 }

@@ -16,18 +16,25 @@
 
 #include <cjson/cJSON.h>
 
+#include "hw_generic.h"
 #include "io.h"
 
 #define STA_PERIOD_PS 100000.0 // far above any path here: delay = period - slack
 
 // ---- small helpers ----------------------------------------------------------------------------
 
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n) {
+uint64_t ratq_hw_fnv1a(uint64_t h, const void *p, size_t n) {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
     return h;
 }
-#define FNV_INIT 14695981039346656037ull
+
+void ratq_hw_default_cache(const char *cache_dir, char *buf, size_t n) {
+    const char *home = getenv("HOME");
+    if (cache_dir) snprintf(buf, n, "%s", cache_dir);
+    else if (getenv("RATQ_HW_CACHE")) snprintf(buf, n, "%s", getenv("RATQ_HW_CACHE"));
+    else snprintf(buf, n, "%s/.cache/ratq/hw", home ? home : "/tmp");
+}
 
 int ratq_hw_mkdirs(const char *path) {
     char buf[4096];
@@ -78,7 +85,7 @@ int ratq_hw_run(const char *const argv[], const char *log, const char *cwd) {
 }
 
 // First line printed by "cmd" (a version query), or "" if it cannot be run.
-static void first_line_of(const char *cmd, char *buf, size_t n) {
+void ratq_hw_first_line_of(const char *cmd, char *buf, size_t n) {
     buf[0] = 0;
     FILE *p = popen(cmd, "r");
     if (!p) return;
@@ -120,7 +127,7 @@ static int scan_liberty(ratq_hw_flow *fl, cell_set *seq) {
     size_t size;
     char *text = ratq_read_file(fl->liberty, &size);
     if (!text) return -1;
-    fl->liberty_hash = fnv1a(FNV_INIT, text, size);
+    fl->liberty_hash = ratq_hw_fnv1a(RATQ_HW_FNV_INIT, text, size);
     fl->library[0] = fl->driver[0] = 0;
     seq->n = 0;
     char cell[64] = "", first_buf[64] = "";
@@ -168,17 +175,14 @@ int ratq_hw_flow_init(ratq_hw_flow *fl, const char *liberty, const char *cache_d
     fl->delay_target_ps = 1.0;
     fl->area_flow = 0;
     fl->load_ff = 2.0;
-    const char *home = getenv("HOME");
-    if (cache_dir) snprintf(fl->cache_dir, sizeof fl->cache_dir, "%s", cache_dir);
-    else if (getenv("RATQ_HW_CACHE")) snprintf(fl->cache_dir, sizeof fl->cache_dir, "%s", getenv("RATQ_HW_CACHE"));
-    else snprintf(fl->cache_dir, sizeof fl->cache_dir, "%s/.cache/ratq/hw", home ? home : "/tmp");
+    ratq_hw_default_cache(cache_dir, fl->cache_dir, sizeof fl->cache_dir);
     fl->yosys = getenv("RATQ_YOSYS") ? getenv("RATQ_YOSYS") : "yosys";
     fl->sta = getenv("RATQ_STA") ? getenv("RATQ_STA") : "sta";
     char yv[128], sv[64], cmd[4200];
     snprintf(cmd, sizeof cmd, "'%s' -V 2>/dev/null", fl->yosys);
-    first_line_of(cmd, yv, sizeof yv);
+    ratq_hw_first_line_of(cmd, yv, sizeof yv);
     snprintf(cmd, sizeof cmd, "'%s' -version 2>/dev/null", fl->sta);
-    first_line_of(cmd, sv, sizeof sv);
+    ratq_hw_first_line_of(cmd, sv, sizeof sv);
     if (!yv[0]) {
         ratq_error("%s: cannot run (install yosys, or set RATQ_YOSYS)", fl->yosys);
         return -1;
@@ -206,10 +210,14 @@ static uint64_t result_key(const ratq_hw_flow *fl, ratq_hw_design d, char *desc,
     snprintf(desc, n, "%s|%s|%s|lib=%016llx|script=%s|D=%g|load=%g|driver=%s|%s", RATQ_HW_FLOW_VERSION,
              RATQ_HW_RTL_VERSION, top, (unsigned long long)fl->liberty_hash, script, fl->delay_target_ps, fl->load_ff,
              fl->driver, fl->tool_versions);
-    return fnv1a(FNV_INIT, desc, strlen(desc));
+    return ratq_hw_fnv1a(RATQ_HW_FNV_INIT, desc, strlen(desc));
 }
 
 void ratq_hw_result_dir(const ratq_hw_flow *fl, ratq_hw_design d, char *buf, size_t n) {
+    if (fl->generic) {
+        ratq_hw_generic_result_dir(fl, d, buf, n);
+        return;
+    }
     char desc[1024], top[64];
     uint64_t key = result_key(fl, d, desc, sizeof desc);
     ratq_hw_top_name(d, top, sizeof top);
@@ -217,7 +225,7 @@ void ratq_hw_result_dir(const ratq_hw_flow *fl, ratq_hw_design d, char *buf, siz
         buf[0] = 0; // never: callers pass 4096+ bytes for a cache_dir of < 4096
 }
 
-static int write_text(const char *dir, const char *name, const char *text) {
+int ratq_hw_write_text(const char *dir, const char *name, const char *text) {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     ratq_atomic_file af;
@@ -244,7 +252,7 @@ static int write_scripts(const ratq_hw_flow *fl, ratq_hw_design d, const char *d
     text[0] = 0;
     if (fl->driver[0]) snprintf(text, sizeof text, "set_driving_cell %s\n", fl->driver);
     snprintf(text + strlen(text), sizeof text - strlen(text), "set_load %g\n", fl->load_ff);
-    if (write_text(dir, "abc.constr", text)) return -1;
+    if (ratq_hw_write_text(dir, "abc.constr", text)) return -1;
 
     snprintf(text, sizeof text,
              "# %s: %s on %s (run in this folder: yosys -l synth.log synth.ys)\n"
@@ -257,7 +265,7 @@ static int write_scripts(const ratq_hw_flow *fl, ratq_hw_design d, const char *d
              "write_verilog -noattr netlist.v\n",
              RATQ_HW_FLOW_VERSION, top, fl->library, top, fl->liberty, fl->liberty, fl->delay_target_ps, script,
              fl->liberty);
-    if (write_text(dir, "synth.ys", text)) return -1;
+    if (ratq_hw_write_text(dir, "synth.ys", text)) return -1;
 
     int n = snprintf(text, sizeof text,
                      "# %s: static timing of %s (run in this folder: sta -no_splash -exit sta.tcl)\n"
@@ -293,7 +301,7 @@ static int write_scripts(const ratq_hw_flow *fl, ratq_hw_design d, const char *d
     snprintf(text + n, sizeof text - n,
              "ratq_slack all [find_timing_paths -path_delay max -group_count 1]\n"
              "report_checks -path_delay max -fields {cap slew fanout} -digits 2\n");
-    return write_text(dir, "sta.tcl", text);
+    return ratq_hw_write_text(dir, "sta.tcl", text);
 }
 
 // ---- log parsing --------------------------------------------------------------------------------
@@ -383,7 +391,7 @@ static int write_result(const char *dir, const ratq_hw_flow *fl, const ratq_hw_r
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     if (!s) return -1;
-    int rc = write_text(dir, "result.json", s);
+    int rc = ratq_hw_write_text(dir, "result.json", s);
     free(s);
     return rc;
 }
@@ -422,6 +430,7 @@ static int read_result(const char *dir, const char *desc, ratq_hw_result *r) {
 // ---- the flow -----------------------------------------------------------------------------------
 
 int ratq_hw_synthesize(const ratq_hw_flow *fl, ratq_hw_design d, ratq_hw_result *r, int verbose) {
+    if (fl->generic) return ratq_hw_generic_synthesize(fl, d, r, verbose);
     if (ratq_hw_design_check(d)) return -1;
     memset(r, 0, sizeof *r);
     r->d = d;
@@ -474,6 +483,10 @@ int ratq_hw_synthesize(const ratq_hw_flow *fl, ratq_hw_design d, ratq_hw_result 
 }
 
 int ratq_hw_write_gate_model(const ratq_hw_flow *fl, const ratq_hw_result *res, char *path, size_t n) {
+    if (fl->generic) { // netlist.v of the generic flow is already simulatable: yosys writes its gates as expressions
+        if (snprintf(path, n, "%s/netlist.v", res->dir) >= (int)n) return -1;
+        return 0;
+    }
     char top[64], text[8400];
     ratq_hw_top_name(res->d, top, sizeof top);
     snprintf(text, sizeof text,
@@ -485,7 +498,7 @@ int ratq_hw_write_gate_model(const ratq_hw_flow *fl, const ratq_hw_result *res, 
              "opt_clean\n"
              "write_verilog -noattr gates.v\n",
              fl->liberty, top);
-    if (write_text(res->dir, "gates.ys", text)) return -1;
+    if (ratq_hw_write_text(res->dir, "gates.ys", text)) return -1;
     const char *args[] = {fl->yosys, "-q", "-l", "gates.log", "gates.ys", NULL};
     int rc = ratq_hw_run(args, "/dev/null", res->dir);
     if (rc != 0) {

@@ -15,9 +15,13 @@
 //   The flip-flop count is checked against the design's registers (m, s, zp must stay run-time registers).
 // Results are cached under <cache>/<key>/ where key = hash(liberty contents, generator and flow versions,
 // design, flow options, tool versions); a cached result is returned without running any tool.
+// Without a Liberty library, `ratq hw --generic` runs the library-free proxy flow of hw_generic.h instead (same
+// RTL, same pre-mapping, NAND2/NOR2/NOT gates: estimated transistors and gate levels, not um^2 and ps); a flow
+// with generic = 1 sends ratq_hw_synthesize, ratq_hw_result_dir and ratq_hw_write_gate_model there.
 #ifndef RATQ_HOST_HW_SYNTH_H
 #define RATQ_HOST_HW_SYNTH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hw_rtl.h"
@@ -34,7 +38,8 @@ typedef struct {
     double load_ff;         // load on every ABC output / STA output port, fF
     char cache_dir[4096];   // where results are cached
     const char *yosys, *sta; // executables
-    char tool_versions[256]; // "yosys ...; sta ..."
+    char tool_versions[256]; // "yosys ...; sta ..." ("yosys ..." for the generic flow)
+    int generic;            // 1: library-free proxy flow (hw_generic.h); liberty, driver, sta unused
 } ratq_hw_flow;
 
 typedef struct {
@@ -46,6 +51,9 @@ typedef struct {
     double abc_delay_ps;  // ABC stime: combinational logic only, flip-flops ideal
     int cells;            // mapped cells
     int flops, flops_expected;
+    long transistors;      // generic flow: estimated CMOS transistors, flip-flops included (hw_generic.h)
+    long comb_transistors; // generic flow: the gates' share of transistors
+    int depth;             // generic flow: longest register-to-register path in NAND2/NOR2/NOT levels
     double seconds;       // wall time of the synthesis run that produced it
     int cached;           // 1 if read from the cache
     char dir[4096];       // folder with design.v, scripts, logs, netlist, result.json
@@ -74,5 +82,16 @@ int ratq_hw_run(const char *const argv[], const char *log, const char *cwd);
 
 // Create a folder and its parents (mkdir -p). Returns 0 or -1 with an error.
 int ratq_hw_mkdirs(const char *path);
+
+// Shared by the Liberty and generic flows:
+// the cache folder: cache_dir, else $RATQ_HW_CACHE, else ~/.cache/ratq/hw
+void ratq_hw_default_cache(const char *cache_dir, char *buf, size_t n);
+// FNV-1a 64 of n bytes continuing from h (start with RATQ_HW_FNV_INIT)
+#define RATQ_HW_FNV_INIT 14695981039346656037ull
+uint64_t ratq_hw_fnv1a(uint64_t h, const void *p, size_t n);
+// first line printed by a shell command (a version query), or "" if it cannot be run
+void ratq_hw_first_line_of(const char *cmd, char *buf, size_t n);
+// write dir/name atomically (temp + rename). Returns 0 or -1 with an error.
+int ratq_hw_write_text(const char *dir, const char *name, const char *text);
 
 #endif

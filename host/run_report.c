@@ -106,6 +106,9 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
     char plot_note[8400] = "";
     if (rc == 0) make_plots(c, plot_note, sizeof plot_note);
     const char *hw_skip = str(hw, "skipped", NULL);
+    // library-free proxy rows (ratq hw --generic): transistors / gate levels instead of um^2 / ps
+    const int proxy = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hw, "proxy"));
+    const char *akey = proxy ? "transistors" : "area_um2", *aunit = proxy ? "transistors (proxy)" : "um^2";
     char path[8192];
     snprintf(path, sizeof path, "%s/report.md", c->dir);
     ratq_atomic_file af;
@@ -184,6 +187,22 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
         fprintf(f, "## Hardware cost\n\n");
         if (hw_skip) {
             fprintf(f, "hw: skipped (%s). No numbers are shown rather than invented ones.\n\n", hw_skip);
+        } else if (proxy) {
+            fprintf(f, "No Liberty library was used (none found, or `--hw-proxy`), so these are **library-free proxies**, not um^2 / ps: %s, tools "
+                       "%s. Area = estimated CMOS transistors of the design mapped to NAND2/NOR2/NOT (yosys `stat "
+                       "-tech cmos`, flip-flops counted as 24 transistors), delay = longest register-to-register "
+                       "path in gate levels (yosys `ltp`). N = 0 is the k-bit rescaler alone; N > 0 a dot-product unit "
+                       "with N int8 MACs and one rescaler. Reductions are against k = 32. For um^2 and ps pass "
+                       "`--liberty FILE` (host/hw_generic.h says what the proxy does not model).\n\n",
+                    str(hw, "flow", "?"), str(hw, "tools", "?"));
+            fprintf(f, "| N | k | transistors | gate levels | transistors x levels | area reduction | delay reduction | "
+                       "ADP gain |\n|---|---|---|---|---|---|---|---|\n");
+            cJSON_ArrayForEach(r, rows(hw)) {
+                fprintf(f, "| %.0f | %.0f | %.0f | %.0f | %.0f | %.1f%% | %.1f%% | %.2fx |\n", num(r, "macs", 0),
+                        num(r, "bits", 0), num(r, "transistors", 0), num(r, "depth", 0), num(r, "adp_proxy", 0),
+                        100 * num(r, "area_reduction", 0), 100 * num(r, "delay_reduction", 0), num(r, "adp_gain", 0));
+            }
+            fprintf(f, "\n");
         } else {
             fprintf(f, "Library `%s`, tools %s, flow %s (area = mapped cell area, delay = OpenSTA worst "
                        "register-to-register path; see `ratq hw --help`). N = 0 is the k-bit rescaler alone; N > 0 "
@@ -200,11 +219,12 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
         }
         fprintf(f, "## Trade-off: accuracy vs rescaler area\n\n");
         if (hw_skip) fprintf(f, "(rescaler area not available: hw skipped)\n\n");
-        fprintf(f, "| k | rescaler area um^2 | best top-1 | from |\n|---|---|---|---|\n");
+        fprintf(f, "| k | rescaler area, %s | best top-1 | from |\n|---|---|---|---|\n", aunit);
         for (int i = 0; i < nk; i++) {
             double best = -1;
             const char *from = "-";
-            const char *names[4] = {"post-training", "post-training + snapping", "RAT", "RAT + snapping"};
+            const char *names[4] = {"post-training", "post-training + snapping", ks[i] == 31 ? "QAT" : "RAT",
+                                    "RAT + snapping"};
             double v[4] = {row_top1(sw, ks[i], 0), row_top1(sw, ks[i], 1), trained_top1(rat, qa, ks[i]),
                            row_top1(rat, ks[i], 1)};
             for (int t = 0; t < 4; t++)
@@ -213,7 +233,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
                     from = names[t];
                 }
             const cJSON *h = hw_row(hw, 0, ks[i] >= 31 ? 32 : ks[i]);
-            if (h) fprintf(f, "| %d | %.3f | %.2f | %s |\n", ks[i], num(h, "area_um2", 0), best, from);
+            if (h) fprintf(f, "| %d | %.*f | %.2f | %s |\n", ks[i], proxy ? 0 : 3, num(h, akey, 0), best, from);
             else fprintf(f, "| %d | - | %.2f | %s |\n", ks[i], best, from);
         }
         fprintf(f, "\n(k = 31 is synthesized as the conventional 32-bit signed rescaler.)\n\n");
@@ -266,7 +286,8 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
             printf("ratq run: %s  (report: %s/report.md)\n", str(fl, "model", c->model), c->dir);
             printf("  float %.2f%% | int8 k=31: post-training %.2f%%, QAT %.2f%% | top-1 on %.0f images\n",
                    num(fl, "top1", -1), num(i8, "top1", -1), num(qa, "top1", -1), num(fl, "images", 0));
-            printf("  %-4s %10s %10s %10s %10s %12s\n", "k", "PTQ", "PTQ+snap", "RAT", "RAT+snap", "resc. um^2");
+            printf("  %-4s %10s %10s %10s %10s %12s\n", "k", "PTQ", "PTQ+snap", "RAT", "RAT+snap",
+                   proxy ? "resc. trans." : "resc. um^2");
             for (int i = 0; i < c->nk || i < c->n_rat; i++) {
                 int k = i < c->nk ? c->ks[i] : c->rat_ks[i - c->nk];
                 if (i >= c->nk) {
@@ -281,7 +302,7 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
                     else printf(" %9.2f%%", v[t]);
                 }
                 const cJSON *h = hw_row(hw, 0, k >= 31 ? 32 : k);
-                if (h) printf(" %12.3f\n", num(h, "area_um2", 0));
+                if (h) printf(" %12.*f\n", proxy ? 0 : 3, num(h, akey, 0));
                 else printf(" %12s\n", "-");
             }
             printf("  export-c (k=%d): %s, ./classify == engine on %.0f/%.0f images\n", k0,

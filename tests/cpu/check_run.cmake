@@ -65,6 +65,16 @@ if(NOT sw MATCHES "\"bits\":\\[31,4,2\\]" OR NOT sw MATCHES "\"k\":2,")
   message(FATAL_ERROR "sweep.json after --bits 31,4,2 does not hold k = 31, 4, 2")
 endif()
 message("rerun with other --bits: sweep (and hw) redone")
+# --hw-proxy: the library-free hardware proxy (ratq hw --generic) replaces the Liberty table; the report says so
+execute_process(COMMAND ${RATQ} run --quick --bits 31,4,2 --hw-proxy -o ${WORK} RESULT_VARIABLE rc OUTPUT_QUIET
+                ERROR_VARIABLE e4)
+file(READ ${WORK}/hw.json hw)
+file(READ ${WORK}/report.md rep)
+if(NOT rc EQUAL 0 OR NOT hw MATCHES "\"proxy\":[ \t]*true" OR NOT hw MATCHES "\"transistors\""
+   OR NOT rep MATCHES "library-free proxies" OR NOT rep MATCHES "\\| 0 \\| 4 \\| [0-9]+ \\| [0-9]+ \\|")
+  message(FATAL_ERROR "--hw-proxy rerun: expected the proxy table in hw.json and report.md (exit ${rc}):\n${e4}")
+endif()
+message("--hw-proxy: proxy hardware table in hw.json and the report")
 # bad input: exit 2 and one "ratq: " error line, nothing written
 foreach(args "--bogus" "--device;cuda" "--model;efficientnet-lite0" "--bits;0,4" "--rat-bits;x")
   execute_process(COMMAND ${RATQ} run ${args} -o ${WORK}_bad RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE e)
