@@ -20,6 +20,17 @@
 // After every kernel launch: launch-configuration errors surface here, execution errors at the next sync.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
 
+// cuBLAS calls (include <cublas_v2.h> before using it; this header does not, so C users need no cuBLAS headers).
+#define CUBLAS_CHECK(stmt)                                                                                            \
+    do {                                                                                                              \
+        cublasStatus_t st_ = (stmt);                                                                                  \
+        if (st_ != CUBLAS_STATUS_SUCCESS) {                                                                           \
+            fprintf(stderr, "ratq: cuBLAS error at %s:%d: %s: %s (%d)\n", __FILE__, __LINE__, #stmt,                  \
+                    cublasGetStatusString(st_), (int)st_);                                                            \
+            exit(1);                                                                                                  \
+        }                                                                                                             \
+    } while (0)
+
 // Number of CUDA devices, 0 when there is no driver or no device (never exits).
 static inline int ratq_cuda_device_count(void) {
     int n = 0;
