@@ -18,6 +18,7 @@
 #include "quant_cli.h"
 #include "quant_data.h"
 #include "quant_export.h"
+#include "quant_net_cuda.h"
 #include "train_rat.h"
 
 static void usage(FILE *f) {
@@ -31,7 +32,8 @@ static void usage(FILE *f) {
             "  --val-limit N          evaluate the first N images of VAL (default all)\n"
             "  --batch B              images per step and rank (default 32); global batch = B x ranks\n"
             "  --micro-batch M        forward/backward M images at a time, gradients accumulated (default B)\n"
-            "  --device cpu           where to train (cpu; cuda training is not built yet)\n"
+            "  --device cpu|cuda      where each micro-batch's forward/backward runs (default cpu); cuda: GPU\n"
+            "                         (local rank) %% (GPU count), the int32 teacher too (host/train_rat.h)\n"
             "  --dist-timeout S       seconds a collective may stall before every rank exits (default 300)\n"
             "  --lr X                 peak learning rate (default 1e-3), cosine to --final-lr (default 0)\n"
             "  --warmup N             linear warm-up steps (default 0)\n"
@@ -230,8 +232,9 @@ int cmd_finetune(int argc, char **argv) {
         else if (!strcmp(a, "--micro-batch")) { if (ratq_cli_int(c, a, s, 1, 4096, &ll)) return 2; cfg.micro_batch = (int)ll; }
         else if (!strcmp(a, "--dist-timeout")) { if (ratq_cli_double(c, a, s, &d) || !(d > 0)) return 2; dopt.timeout_s = d; }
         else if (!strcmp(a, "--device")) {
-            if (!strcmp(s, "cuda")) { ratq_error("finetune: --device cuda: GPU training is not built yet (use --device cpu)"); return 2; }
-            if (strcmp(s, "cpu")) { ratq_error("finetune: --device: '%s' (expected cpu or cuda)", s); return 2; }
+            if (!strcmp(s, "cuda")) cfg.device = RATQ_DEVICE_CUDA;
+            else if (!strcmp(s, "cpu")) cfg.device = RATQ_DEVICE_CPU;
+            else { ratq_error("finetune: --device: '%s' (expected cpu or cuda)", s); return 2; }
         }
         else if (!strcmp(a, "--warmup")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &ll)) return 2; cfg.warmup_steps = ll; }
         else if (!strcmp(a, "--seed")) { if (ratq_cli_int(c, a, s, 0, INT64_MAX, &ll)) return 2; cfg.seed = (uint64_t)ll; }
@@ -271,6 +274,10 @@ int cmd_finetune(int argc, char **argv) {
     }
     ratq_dist *dist = ratq_dist_init(&dopt);
     if (!dist) return 2;
+    if (cfg.device == RATQ_DEVICE_CUDA && (cfg.gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(dist))) < 0) {
+        ratq_dist_finalize(dist); // the error line names the cause (no device / built without CUDA)
+        return 2;
+    }
     int rc = finetune(model, data, val, out, calib, logp, ckpt, k, epochs, calib_n, vlimit, snap, json, fake, distill,
                       rnd, tk, &cfg, dist);
     ratq_dist_finalize(dist);

@@ -11,6 +11,7 @@
 #include "io.h"
 #include "qmodel.h"
 #include "quant_data.h"
+#include "quant_net_cuda.h"
 #include "train_rat.h"
 
 ratq_rat_config ratq_rat_config_default(void) {
@@ -221,6 +222,19 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
         ratq_error("%s: cannot open the log for writing", cfg->log_path);
         rc = -1;
     }
+    // --device cuda: the student's (and the int32 teacher's) forward / backward on the GPU (train_rat.h)
+    ratq_qnet_cuda *gq = NULL, *gt = NULL;
+    if (rc == 0 && cfg->device == RATQ_DEVICE_CUDA) {
+        if (!(gq = ratq_qnet_cuda_create(q, MB, cfg->gpu, 1))) rc = -1;
+        else if (cfg->teacher == RATQ_TEACHER_INT32) {
+            if (!teacher->quantized) {
+                ratq_error("finetune: the int32 teacher is not quantized");
+                rc = -1;
+            } else if (!(gt = ratq_qnet_cuda_create(teacher, MB, cfg->gpu, 0)) ||
+                       ratq_qnet_cuda_upload_quantized(gt, teacher) != 0)
+                rc = -1;
+        }
+    }
     ratq_lr_schedule sched = {.base_lr = cfg->lr, .final_lr = cfg->final_lr, .warmup_init_lr = 0,
                               .warmup_steps = cfg->warmup_steps, .total_steps = total};
     double ep_loss = 0, ep_acc = 0;
@@ -236,6 +250,7 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
             ep_steps = 0;
         }
         if ((rc = ratq_qnet_quantize(q, opt)) != 0) break;
+        if (gq && (rc = ratq_qnet_cuda_upload_quantized(gq, q)) != 0) break;
         double loss = 0; // mean over this rank's chunks of the chunk's mean loss
         int64_t counts[2] = {0, G}; // correct predictions (over all ranks), images
         for (int c = 0; c < chunks && rc == 0; c++) {
@@ -255,13 +270,19 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
                 const float *tl = ratq_qnet_float_forward(teacher, img, MB, 0);
                 if (!tl) { rc = -1; break; }
                 memcpy(tz, tl, (size_t)MB * K * sizeof(float));
+            } else if (cfg->teacher == RATQ_TEACHER_INT32 && gt) {
+                if (!ratq_qnet_cuda_forward(gt, teacher, img, MB)) { rc = -1; break; }
+                ratq_qnet_cuda_logits(gt, teacher, tz);
             } else if (cfg->teacher == RATQ_TEACHER_INT32) {
                 if (!ratq_qnet_forward(teacher, img, MB)) { rc = -1; break; }
                 ratq_qnet_logits(teacher, tz);
             }
-            const int8_t *lq = ratq_qnet_forward(q, img, MB);
+            const int8_t *lq = gq ? ratq_qnet_cuda_forward(gq, q, img, MB) : ratq_qnet_forward(q, img, MB);
             if (!lq) { rc = -1; break; }
-            ratq_qnet_logits(q, z);
+            if (gq)
+                ratq_qnet_cuda_logits(gq, q, z);
+            else
+                ratq_qnet_logits(q, z);
             const float a = cfg->teacher != RATQ_TEACHER_NONE ? cfg->distill_alpha : 0.0f;
             ratq_xent_params xp = {.n = MB, .classes = K, .label_smoothing = cfg->label_smoothing};
             double l = ratq_softmax_xent_cpu(&xp, z, labels, dz) * (1.0 - a);
@@ -269,7 +290,7 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
             if (a > 0) l += distill(z, tz, MB, K, a, cfg->temperature, dz, ws);
             loss += l / chunks;
             for (int j = 0; j < MB; j++) counts[0] += ratq_qmodel_argmax(lq + (size_t)j * K, K) == labels[j];
-            if ((rc = ratq_qnet_backward(q, dz)) != 0) break;
+            if ((rc = gq ? ratq_qnet_cuda_backward(gq, q, dz) : ratq_qnet_backward(q, dz)) != 0) break;
             if (chunks > 1) { // gsum = ((g_0 + g_1) + ...), then / C: the association of the rank all-reduce
                 if (c == 0) memcpy(gsum, q->grads, q->n_params * sizeof(float));
                 else
@@ -327,6 +348,8 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
     st->finished = rc == 0 && t >= total;
     if (rc == 0) rc = ratq_qnet_quantize(q, opt); // the final integer model from the final weights
     if (log) fclose(log);
+    ratq_qnet_cuda_destroy(gq);
+    ratq_qnet_cuda_destroy(gt);
     free(mom);
     free(v2);
     free(gsum);

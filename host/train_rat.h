@@ -42,6 +42,11 @@
 
 typedef enum { RATQ_TEACHER_NONE = 0, RATQ_TEACHER_FLOAT = 1, RATQ_TEACHER_INT32 = 2 } ratq_teacher_kind;
 typedef enum { RATQ_OPT_SGD = 0, RATQ_OPT_ADAMW = 1 } ratq_optimizer_kind;
+// RATQ_DEVICE_CUDA (host/quant_net_cuda.h): the integer forward and STE backward of every micro-batch run on one GPU
+// (int8 outputs bit-identical to the CPU's, gradients equal up to GEMM summation order), and so does the forward of
+// the int32 teacher; the float teacher's forward, quantization, loss, gradient accumulation, all-reduce, optimizer
+// and checkpoints stay on the CPU, unchanged.
+typedef enum { RATQ_DEVICE_CPU = 0, RATQ_DEVICE_CUDA = 1 } ratq_train_device;
 
 typedef struct {
     int epochs;            // >= 1
@@ -68,6 +73,8 @@ typedef struct {
     int progress;          // progress line on stderr (rank 0)
     int micro_batch;       // images per forward/backward chunk (0 = batch); must divide batch
     ratq_dist *dist;       // data-parallel group (NULL = one process); batch is per rank
+    ratq_train_device device; // where each micro-batch's forward / backward runs (see below)
+    int gpu;               // RATQ_DEVICE_CUDA: the CUDA device index (e.g. ratq_qnet_cuda_select(local rank))
 } ratq_rat_config;
 
 ratq_rat_config ratq_rat_config_default(void);

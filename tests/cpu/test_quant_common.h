@@ -53,6 +53,21 @@ static inline void tq_random_model(ratq_effnet *m, uint64_t seed) {
     }
 }
 
+// n smooth random u8 images [n][res][res][3]: a random color per 4x4 tile (seeded by the image and tile) plus
+// uniform noise in [-20, 20] from *noise (closer to natural statistics than iid noise). Caller frees.
+static inline uint8_t *tq_smooth_images(int n, int res, uint64_t *noise) {
+    uint8_t *img = malloc((size_t)n * res * res * 3);
+    for (int i = 0; i < n && img; i++)
+        for (int y = 0; y < res; y++)
+            for (int x = 0; x < res; x++)
+                for (int c = 0; c < 3; c++) {
+                    uint64_t s2 = (uint64_t)(i * 1000 + (y / 4) * 31 + (x / 4)) * 3 + c;
+                    int v = (int)(ratq_test_rng(&s2) % 256) + (int)ratq_test_range(noise, -20, 20);
+                    img[(((size_t)i * res + y) * res + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+                }
+    return img;
+}
+
 // Run q's fake-quant forward and the integer engine (through the exported model) on the same n images and
 // compare every op's int8 output byte for byte. Returns the number of differing bytes (also reported as
 // failed checks with the first mismatch per op).

@@ -53,19 +53,8 @@ static int test_tiny(void) {
     if (ratq_test_failures) return 1;
     const int n_cal = 24, n = 8;
     size_t per = (size_t)cfg.resolution * cfg.resolution * 3;
-    uint8_t *img = malloc(per * (n_cal + n));
     uint64_t st = 777;
-    // smooth random images: a random color per 4x4 tile plus noise (closer to natural statistics than iid noise)
-    for (int i = 0; i < n_cal + n; i++)
-        for (int y = 0; y < cfg.resolution; y++)
-            for (int x = 0; x < cfg.resolution; x++)
-                for (int c = 0; c < 3; c++) {
-                    uint64_t h = (uint64_t)(i * 1000 + (y / 4) * 31 + (x / 4)) * 3 + c, s2 = h;
-                    int base = (int)(ratq_test_rng(&s2) % 256);
-                    int v = base + (int)ratq_test_range(&st, -20, 20);
-                    img[(((size_t)i * cfg.resolution + y) * cfg.resolution + x) * 3 + c] =
-                        (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
-                }
+    uint8_t *img = tq_smooth_images(n_cal + n, cfg.resolution, &st); // test_quant_common.h
     ratq_qnet_observe_reset(&q);
     CHECK_MSG(ratq_qnet_float_forward(&q, img, n_cal, 1) != NULL, "calibration forward");
     CHECK_MSG(ratq_qnet_observe_finish(&q) == 0, "calibration");

@@ -1,0 +1,413 @@
+// test_quant_cuda.c — the fake-quant network on the GPU (host/quant_net_cuda.h) against the CPU
+// (ratq_qnet_forward / ratq_qnet_backward, host/quant_fake.c), and RAT training with --device cuda against the
+// CPU (host/train_rat.c). Label gpu: exits 77 (skipped) without a CUDA device.
+//
+//   test_quant_cuda tiny   the tiny EfficientNet with random weights and BN statistics (tests/cpu/test_quant_exact.c's
+//                          model and images: calibrated on 24 smooth random images, tested on 8 others);
+//   test_quant_cuda lite0  EfficientNet-Lite0 (RATQ_WEIGHTS) on the first 8 images of
+//                          $RATQ_SHARED_DATA/imagenet_sample, calibrated on 32 of them;
+//     for k in {31, 4} x rounding {single, tflite}:
+//       forward   the int8 network input, every op's int8 output and STE mask, and the returned logits are EQUAL
+//                 byte for byte (integer arithmetic on both sides; the comparison is not vacuous: logits differ
+//                 between images, more than half of all outputs lie inside their clamp, some outside);
+//       backward  with the same dL/dlogits (uniform in [-1, 1) / n, seeded), each op's weight slice and bias slice of
+//                 the gradient: ||gpu - cpu||_2 <= TOL ||cpu||_2, every GPU value finite (q->grads is filled with NaN
+//                 before the GPU backward, so an unwritten gradient fails). TOL: see TOL_* below.
+//   test_quant_cuda train  two RAT steps (ratq_rat_train, batch 32, SGD momentum 0.9) of the tiny network (10 classes,
+//                          32x32, random weights) on the first 64 images of $RATQ_SHARED_DATA/cifar10/test.npz, once
+//                          with micro-batches of 16 and no teacher, once with the int32 teacher (distillation a = 0.5,
+//                          its forward on the GPU too): CPU run, GPU run, GPU rerun.
+//       step 0's loss is identical (printed %.9g text; its forward is bit-identical), step 1's within TOL_LOSS,
+//       the weight updates (final - initial) agree within TOL_UPDATE relative L2, the final int8 weights differ in at
+//       most TOL_WQ_FRAC of the weights, and the GPU rerun is BIT-IDENTICAL (weights and log).
+//
+// Tolerances:
+//   TOL_BWD_TINY = 1e-5  relative L2 per parameter slice. Masks, ratios, dequantized activations and weights are
+//                        identical on both sides; only cuBLAS vs OpenBLAS float GEMMs and the bias column sums add
+//                        in another order (~2^-24 sqrt(K) relative per GEMM, K <= 1152 here: ~2e-6), over the tiny
+//                        network's short backward chain.
+//   TOL_BWD_LITE0 = 1e-4 the same per-GEMM disagreement compounds along Lite0's backward chain (about 50 GEMM layers
+//                        from the logits to the stem; independent errors grow like sqrt(depth), correlated ones like
+//                        depth: 50 x 2e-6 = 1e-4 is the worst case). Emulated on the CPU (each backward GEMM output
+//                        perturbed by a relative 0.3 * 2^-24 sqrt(K), K its summation length, up to 8*112*112 for the
+//                        early dW): worst slice 7.7e-6 (tiny: 2.0e-6), so 1e-5 would leave no margin. An indexing or
+//                        ordering bug changes a slice by O(1). The measured values are printed per configuration.
+//   TOL_LOSS = 1e-3      relative, step 1's loss: the weights after step 0 differ by lr x (gradient difference,
+//                        ~1e-5 relative), so step 1's int8 weights coincide except for rare weights within ~1e-6 of
+//                        a rounding boundary (expected well below one per run), each moving a few activations by one
+//                        step. A wrong step-0 gradient shows in the update check below.
+//   TOL_UPDATE = 1e-3    relative L2 of (final - initial weights), whole vector: SGD updates are linear in the
+//                        gradients (1e-5 agreement at step 0); the margin covers step 1 after such rare flips.
+//   TOL_WQ_FRAC = 1e-3   fraction of final int8 weights that may differ (boundary flips, see above).
+#define _DEFAULT_SOURCE // mkdtemp
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cpu/test_quant_common.h"
+#include "cuda/cuda_check.h"
+#include "quant_data.h"
+#include "quant_net_cuda.h"
+#include "train_rat.h"
+
+#define TOL_BWD_TINY 1e-5
+#define TOL_BWD_LITE0 1e-4
+#define TOL_LOSS 1e-3
+#define TOL_UPDATE 1e-3
+#define TOL_WQ_FRAC 1e-3
+
+static int g_device;
+
+static size_t op_count(const ratq_qnop *o, int n) { return (size_t)o->oh * o->ow * o->oc * n; }
+
+// Compare two byte buffers; report the first mismatch. Returns the number of differing bytes.
+static long cmp_bytes(const void *gpu, const void *cpu, size_t cnt, const char *what, int op, const char *field) {
+    const uint8_t *a = gpu, *b = cpu;
+    long bad = 0;
+    size_t first = 0;
+    for (size_t j = 0; j < cnt; j++)
+        if (a[j] != b[j] && bad++ == 0) first = j;
+    CHECK_MSG(bad == 0, "%s: op %d %s: %ld of %zu bytes differ; first at %zu: gpu %d, cpu %d", what, op, field, bad, cnt,
+              first, (int)(int8_t)a[first], (int)(int8_t)b[first]);
+    return bad;
+}
+
+// Forward on both sides, every op compared exactly. q's CPU buffers keep the forward for the backward.
+static void check_forward(ratq_qnet *q, ratq_qnet_cuda *g, const uint8_t *img, int n, const char *what) {
+    const int8_t *lc = ratq_qnet_forward(q, img, n);
+    CHECK_MSG(lc != NULL, "%s: cpu forward", what);
+    CHECK_MSG(ratq_qnet_cuda_upload_quantized(g, q) == 0, "%s: upload", what);
+    const int8_t *lg = ratq_qnet_cuda_forward(g, q, img, n);
+    CHECK_MSG(lg != NULL, "%s: gpu forward", what);
+    if (!lc || !lg) return;
+    const ratq_qnop *fc = &q->ops[q->n_ops - 1];
+    long bad = cmp_bytes(lg, lc, (size_t)n * fc->oc, what, q->n_ops - 1, "returned logits");
+    size_t mx = (size_t)q->resolution * q->resolution * q->in_c * n;
+    for (int i = 0; i < q->n_ops; i++)
+        if (op_count(&q->ops[i], n) > mx) mx = op_count(&q->ops[i], n);
+    int8_t *out = malloc(mx);
+    uint8_t *mask = malloc(mx);
+    memset(out, 0x5A, mx);
+    CHECK_MSG(ratq_qnet_cuda_download_op(g, q, -1, out, NULL) == 0, "%s: download input", what);
+    bad += cmp_bytes(out, q->qin, (size_t)q->resolution * q->resolution * q->in_c * n, what, -1, "network input");
+    long inside = 0, total = 0;
+    for (int i = 0; i < q->n_ops; i++) {
+        const size_t cnt = op_count(&q->ops[i], n);
+        memset(out, 0x5A, cnt);
+        memset(mask, 0x5A, cnt);
+        CHECK_MSG(ratq_qnet_cuda_download_op(g, q, i, out, mask) == 0, "%s: download op %d", what, i);
+        char field[96];
+        snprintf(field, sizeof field, "(%s, %s) int8 output", q->ops[i].name, ratq_qnop_kind_name(q->ops[i].kind));
+        bad += cmp_bytes(out, q->q[i], cnt, what, i, field);
+        snprintf(field, sizeof field, "(%s, %s) STE mask", q->ops[i].name, ratq_qnop_kind_name(q->ops[i].kind));
+        bad += cmp_bytes(mask, q->mask[i], cnt, what, i, field);
+        for (size_t j = 0; j < cnt; j++) inside += q->mask[i][j] != 0;
+        total += (long)cnt;
+    }
+    // not vacuous: logits differ between images; most but not all outputs inside their clamp (masks of both kinds)
+    int differ = 0;
+    for (int i = 1; i < n && !differ; i++) differ = memcmp(lc, lc + (size_t)i * fc->oc, (size_t)fc->oc) != 0;
+    CHECK_MSG(differ, "%s: all images give the same logits (vacuous comparison)", what);
+    CHECK_MSG(inside > total / 2 && inside < total, "%s: %ld of %ld outputs inside their clamp", what, inside, total);
+    printf("%-14s forward: %s (%ld differing bytes over %d ops + input; %.1f%% of outputs inside the clamp)\n", what,
+           bad ? "FAIL" : "ok", bad, q->n_ops, 100.0 * inside / total);
+    free(out);
+    free(mask);
+}
+
+// ||a - b||_2 / ||b||_2 over cnt floats (0 when both are zero, +inf when only b is); counts non-finite a.
+static double rel_l2(const float *a, const float *b, size_t cnt, long *nonfinite) {
+    double d = 0, r = 0;
+    for (size_t j = 0; j < cnt; j++) {
+        if (!isfinite(a[j])) (*nonfinite)++;
+        double e = (double)a[j] - (double)b[j];
+        d += e * e;
+        r += (double)b[j] * b[j];
+    }
+    if (r == 0) return d == 0 ? 0 : INFINITY;
+    return sqrt(d / r);
+}
+
+// Backward on both sides after check_forward; per-op weight and bias slices compared in relative L2.
+static void check_backward(ratq_qnet *q, ratq_qnet_cuda *g, int n, uint64_t seed, double tol, const char *what) {
+    const int K = q->num_classes;
+    float *dl = malloc((size_t)n * K * sizeof(float)), *cpu = malloc(q->n_params * sizeof(float));
+    uint64_t st = seed;
+    for (int i = 0; i < n * K; i++) dl[i] = (float)((2 * ratq_test_unit(&st) - 1) / n);
+    CHECK_MSG(ratq_qnet_backward(q, dl) == 0, "%s: cpu backward", what);
+    memcpy(cpu, q->grads, q->n_params * sizeof(float));
+    for (size_t j = 0; j < q->n_params; j++) q->grads[j] = NAN;
+    CHECK_MSG(ratq_qnet_cuda_backward(g, q, dl) == 0, "%s: gpu backward", what);
+    double worst = 0, norm = 0;
+    int worst_op = -1;
+    for (int i = 0; i < q->n_ops; i++) {
+        const ratq_qnop *o = &q->ops[i];
+        if (o->kind != RATQ_QN_CONV && o->kind != RATQ_QN_DWCONV && o->kind != RATQ_QN_FC) continue;
+        const size_t off[2] = {o->w_off, o->b_off}, cnt[2] = {(size_t)o->oc * o->per_oc, (size_t)o->oc};
+        for (int s = 0; s < 2; s++) {
+            long nonfinite = 0;
+            double e = rel_l2(q->grads + off[s], cpu + off[s], cnt[s], &nonfinite);
+            CHECK_MSG(nonfinite == 0, "%s: op %d (%s) %s gradient: %ld non-finite GPU values", what, i, o->name,
+                      s ? "bias" : "weight", nonfinite);
+            CHECK_MSG(e <= tol, "%s: op %d (%s, %s) %s gradient: relative L2 %.3g > %.1g", what, i, o->name,
+                      ratq_qnop_kind_name(o->kind), s ? "bias" : "weight", e, tol);
+            if (e > worst || worst_op < 0) worst = e, worst_op = i;
+            for (size_t j = 0; j < cnt[s]; j++) norm += (double)cpu[off[s] + j] * cpu[off[s] + j];
+        }
+    }
+    CHECK_MSG(norm > 0, "%s: the CPU gradient is zero (vacuous comparison)", what);
+    printf("%-14s backward: worst relative L2 %.3g (op %d %s), tolerance %.1g\n", what, worst, worst_op,
+           worst_op >= 0 ? q->ops[worst_op].name : "?", tol);
+    free(dl);
+    free(cpu);
+}
+
+static void run_configs(ratq_qnet *q, const uint8_t *img, int n, double tol_bwd) {
+    const int ks[2] = {31, 4};
+    const ratq_rounding rm[2] = {RATQ_ROUND_SINGLE, RATQ_ROUND_TFLITE};
+    ratq_qnet_cuda *g = ratq_qnet_cuda_create(q, n, g_device, 1);
+    CHECK_MSG(g != NULL, "ratq_qnet_cuda_create");
+    if (!g) return;
+    for (int ki = 0; ki < 2; ki++)
+        for (int r = 0; r < 2; r++) {
+            ratq_quant_options opt = {.k = ks[ki], .rounding = rm[r], .snap = 0};
+            char what[64];
+            snprintf(what, sizeof what, "k=%d %s", opt.k, r ? "tflite" : "single");
+            CHECK_MSG(ratq_qnet_quantize(q, &opt) == 0, "%s: quantize", what);
+            if (ratq_test_failures) break;
+            check_forward(q, g, img, n, what);
+            check_backward(q, g, n, 1000 + 10 * ki + r, tol_bwd, what);
+        }
+    ratq_qnet_cuda_destroy(g);
+}
+
+static int test_tiny(void) {
+    ratq_effnet_config cfg;
+    ratq_effnet m;
+    CHECK_MSG(ratq_effnet_config_from_name("tiny", 0, 0, &cfg) == 0, "config");
+    CHECK_MSG(ratq_effnet_build(&m, &cfg) == 0, "build");
+    if (ratq_test_failures) return 1;
+    tq_random_model(&m, 12345);
+    ratq_qnet q;
+    CHECK_MSG(ratq_qnet_from_effnet(&q, &m) == 0, "from_effnet");
+    if (ratq_test_failures) return 1;
+    const int n_cal = 24, n = 8;
+    size_t per = (size_t)cfg.resolution * cfg.resolution * 3;
+    uint64_t st = 777;
+    uint8_t *img = tq_smooth_images(n_cal + n, cfg.resolution, &st); // test_quant_common.h
+    ratq_qnet_observe_reset(&q);
+    CHECK_MSG(ratq_qnet_float_forward(&q, img, n_cal, 1) != NULL, "calibration forward");
+    CHECK_MSG(ratq_qnet_observe_finish(&q) == 0, "calibration");
+    if (!ratq_test_failures) run_configs(&q, img + per * n_cal, n, TOL_BWD_TINY);
+    free(img);
+    ratq_qnet_free(&q);
+    ratq_effnet_free(&m);
+    return ratq_test_finish("test_quant_cuda tiny");
+}
+
+static int test_lite0(void) {
+    const char *wpath = tq_env("RATQ_WEIGHTS", "EfficientNet-Lite0 .ratqw from scripts/get_weights.py");
+    const char *shared = tq_env("RATQ_SHARED_DATA", "the shared data folder");
+    char dpath[4096];
+    snprintf(dpath, sizeof dpath, "%s/imagenet_sample", shared);
+    ratq_effnet m;
+    if (ratq_effnet_load(&m, wpath) != 0) {
+        fprintf(stderr, "FAIL: cannot load %s (create it with scripts/get_weights.py)\n", wpath);
+        return 1;
+    }
+    ratq_dataset *ds = ratq_data_open(dpath, NULL);
+    CHECK_MSG(ds != NULL, "open %s", dpath);
+    if (!ds) return 1;
+    ratq_qnet q;
+    CHECK_MSG(ratq_qnet_from_effnet(&q, &m) == 0, "from_effnet");
+    if (ratq_test_failures) return 1;
+    CHECK_MSG(ratq_quant_calibrate(&q, ds, 32, 8, 0) == 0, "calibrate");
+    const int n = 8;
+    ratq_loader_config lc = ratq_loader_config_default();
+    lc.batch_size = n;
+    lc.tf = ratq_quant_transform(ds, q.resolution);
+    ratq_loader *ld = ratq_loader_create(ds, &lc);
+    ratq_batch b;
+    CHECK_MSG(ld && ratq_loader_start_epoch(ld, 0) == 0 && ratq_loader_next(ld, &b) == 1 && b.n == n, "load 8 images");
+    if (!ratq_test_failures) run_configs(&q, b.images, n, TOL_BWD_LITE0);
+    if (ld) ratq_loader_destroy(ld);
+    ratq_data_close(ds);
+    ratq_qnet_free(&q);
+    ratq_effnet_free(&m);
+    return ratq_test_finish("test_quant_cuda lite0");
+}
+
+// ---- two RAT steps ---------------------------------------------------------------------------------------------
+
+// The tiny network (10 classes, 32x32) with random weights, calibrated on cal (64 images); teacher likewise.
+static void train_setup(ratq_qnet *q, ratq_qnet *teacher, const uint8_t *cal) {
+    ratq_effnet_config cfg;
+    ratq_effnet m;
+    if (ratq_effnet_config_from_name("tiny", 10, 32, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0) exit(1);
+    tq_random_model(&m, 2024);
+    if (ratq_qnet_from_effnet(q, &m) != 0 || ratq_qnet_from_effnet(teacher, &m) != 0) exit(1);
+    ratq_effnet_free(&m);
+    ratq_qnet_observe_reset(q);
+    if (!ratq_qnet_float_forward(q, cal, 64, 1) || ratq_qnet_observe_finish(q) != 0) exit(1);
+    const ratq_quant_options o31 = {.k = 31, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
+    if (ratq_qnet_copy_calibration(teacher, q) != 0 || ratq_qnet_quantize(teacher, &o31) != 0) exit(1);
+}
+
+// The whole file (NUL-terminated) or NULL.
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = calloc(1, 1 << 16);
+    size_t len = fread(buf, 1, (1 << 16) - 1, f);
+    buf[len] = 0;
+    fclose(f);
+    return buf;
+}
+
+// The text of the "loss" field of log line `step` (0-based) into out; 0 on success.
+static int log_loss(const char *log, int step, char *out, size_t cap) {
+    const char *p = log;
+    for (int s = 0; p && s < step; s++) {
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    if (!p || !(p = strstr(p, "\"loss\":"))) return -1;
+    p += 7;
+    size_t len = strcspn(p, ",}");
+    if (len + 1 > cap) return -1;
+    memcpy(out, p, len);
+    out[len] = 0;
+    return 0;
+}
+
+typedef struct {
+    ratq_qnet q, t;
+    char *log;
+} run_result;
+
+static void train_run(run_result *r, const uint8_t *cal, const ratq_dataset *ds, ratq_rat_config cfg,
+                      ratq_train_device dev, const char *logp, float **p0) {
+    train_setup(&r->q, &r->t, cal);
+    if (p0) { // the initial weights
+        *p0 = malloc(r->q.n_params * sizeof(float));
+        memcpy(*p0, r->q.params, r->q.n_params * sizeof(float));
+    }
+    const ratq_quant_options opt = {.k = 4, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
+    cfg.device = dev;
+    cfg.gpu = g_device;
+    cfg.log_path = logp;
+    ratq_rat_stats st;
+    CHECK_MSG(ratq_rat_train(&r->q, &opt, &r->t, ds, &cfg, &st) == 0 && st.finished && st.steps_done == 2,
+              "%s run: training failed or did not take 2 steps", dev ? "cuda" : "cpu");
+    r->log = slurp(logp);
+    CHECK_MSG(r->log != NULL, "read %s", logp);
+    unlink(logp);
+}
+
+static void train_case(const char *name, const uint8_t *cal, const ratq_dataset *ds, const ratq_rat_config *cfg,
+                       const char *dir) {
+    char logp[512];
+    snprintf(logp, sizeof logp, "%s/%s.jsonl", dir, name);
+    const long failures_before = ratq_test_failures;
+    run_result c, g1, g2;
+    memset(&c, 0, sizeof c), memset(&g1, 0, sizeof g1), memset(&g2, 0, sizeof g2);
+    float *p0 = NULL;
+    train_run(&c, cal, ds, *cfg, RATQ_DEVICE_CPU, logp, &p0);
+    train_run(&g1, cal, ds, *cfg, RATQ_DEVICE_CUDA, logp, NULL);
+    train_run(&g2, cal, ds, *cfg, RATQ_DEVICE_CUDA, logp, NULL);
+    if (!c.log || !g1.log || !g2.log || ratq_test_failures > failures_before) goto done;
+    char lc[2][64], lg[2][64];
+    for (int s = 0; s < 2; s++)
+        CHECK_MSG(log_loss(c.log, s, lc[s], 64) == 0 && log_loss(g1.log, s, lg[s], 64) == 0, "%s: log step %d", name, s);
+    if (ratq_test_failures > failures_before) goto done;
+    CHECK_MSG(!strcmp(lc[0], lg[0]), "%s: step 0 loss: cpu %s, gpu %s (the forward must be bit-identical)", name, lc[0],
+              lg[0]);
+    const double l1c = atof(lc[1]), l1g = atof(lg[1]);
+    CHECK_MSG(fabs(l1g - l1c) <= TOL_LOSS * fabs(l1c), "%s: step 1 loss: cpu %s, gpu %s (tolerance %.0e relative)", name,
+              lc[1], lg[1], TOL_LOSS);
+    // weight updates
+    const size_t np = c.q.n_params;
+    double d = 0, r = 0;
+    for (size_t j = 0; j < np; j++) {
+        double uc = (double)c.q.params[j] - p0[j], ug = (double)g1.q.params[j] - p0[j];
+        d += (ug - uc) * (ug - uc);
+        r += uc * uc;
+    }
+    const double rel = r > 0 ? sqrt(d / r) : INFINITY;
+    CHECK_MSG(r > 0, "%s: the CPU run did not change the weights", name);
+    CHECK_MSG(rel <= TOL_UPDATE, "%s: weight updates differ: relative L2 %.3g > %.0e", name, rel, TOL_UPDATE);
+    long wq_diff = 0, wq_total = 0;
+    for (int i = 0; i < c.q.n_ops; i++)
+        if (c.q.ops[i].wq) {
+            const size_t nw = (size_t)c.q.ops[i].oc * c.q.ops[i].per_oc;
+            for (size_t j = 0; j < nw; j++) wq_diff += c.q.ops[i].wq[j] != g1.q.ops[i].wq[j];
+            wq_total += (long)nw;
+        }
+    CHECK_MSG(wq_diff <= TOL_WQ_FRAC * wq_total, "%s: %ld of %ld final int8 weights differ", name, wq_diff, wq_total);
+    // GPU rerun: bit-identical
+    CHECK_MSG(memcmp(g1.q.params, g2.q.params, np * sizeof(float)) == 0, "%s: GPU rerun: final weights differ", name);
+    CHECK_MSG(!strcmp(g1.log, g2.log), "%s: GPU rerun: logs differ:\n%s---\n%s", name, g1.log, g2.log);
+    printf("%-22s step losses cpu %s %s, gpu %s %s; update relative L2 %.3g; %ld of %ld int8 weights differ\n", name,
+           lc[0], lc[1], lg[0], lg[1], rel, wq_diff, wq_total);
+done:
+    free(p0);
+    run_result *all[3] = {&c, &g1, &g2};
+    for (int i = 0; i < 3; i++) {
+        if (all[i]->q.ops) ratq_qnet_free(&all[i]->q);
+        if (all[i]->t.ops) ratq_qnet_free(&all[i]->t);
+        free(all[i]->log);
+    }
+}
+
+static int test_train(void) {
+    const char *shared = tq_env("RATQ_SHARED_DATA", "the shared data folder");
+    char dpath[4096];
+    snprintf(dpath, sizeof dpath, "%s/cifar10/test.npz", shared);
+    ratq_dataset *ds = ratq_data_open(dpath, NULL);
+    if (!ds) {
+        fprintf(stderr, "FAIL: cannot open %s\n", dpath);
+        return 1;
+    }
+    // calibration images: the first 64, the quantizer's transform at 32x32
+    uint8_t *cal = malloc((size_t)64 * 32 * 32 * 3);
+    ratq_transform tf = ratq_quant_transform(ds, 32);
+    ratq_image im = {0}, scratch = {0};
+    for (int i = 0; i < 64; i++)
+        if (ratq_data_read(ds, i, &im) != 0 ||
+            ratq_transform_apply(&tf, &im, 0, 0, i, cal + (size_t)i * 32 * 32 * 3, &scratch) != 0) {
+            fprintf(stderr, "FAIL: decoding %s image %d\n", dpath, i);
+            return 1;
+        }
+    ratq_image_free(&im);
+    ratq_image_free(&scratch);
+    char dir[] = "/tmp/ratq_qcuda_XXXXXX";
+    CHECK_MSG(mkdtemp(dir) != NULL, "mkdtemp");
+    ratq_rat_config cfg = ratq_rat_config_default();
+    cfg.epochs = 1;
+    cfg.batch = 32;
+    cfg.limit = 64; // 2 steps
+    cfg.lr = 0.01;
+    cfg.seed = 5;
+    cfg.micro_batch = 16;
+    train_case("sgd micro-batch 16", cal, ds, &cfg, dir);
+    cfg.micro_batch = 0;
+    cfg.teacher = RATQ_TEACHER_INT32;
+    cfg.distill_alpha = 0.5f;
+    train_case("sgd int32 teacher", cal, ds, &cfg, dir);
+    rmdir(dir);
+    free(cal);
+    ratq_data_close(ds);
+    return ratq_test_finish("test_quant_cuda train");
+}
+
+int main(int argc, char **argv) {
+    const int ndev = ratq_cuda_device_count();
+    if (ndev <= 0) {
+        printf("test_quant_cuda: no CUDA device, skipped\n");
+        return 77;
+    }
+    g_device = 0;
+    if (argc > 1 && !strcmp(argv[1], "lite0")) return test_lite0();
+    if (argc > 1 && !strcmp(argv[1], "train")) return test_train();
+    return test_tiny();
+}
