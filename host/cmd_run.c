@@ -22,6 +22,7 @@
 #include "quant_cli.h"
 #include "quant_data.h"
 #include "quant_export.h"
+#include "quant_net_cuda.h"
 #include "run.h"
 #include "train_float.h"
 #include "train_rat.h"
@@ -46,7 +47,8 @@ static void usage(FILE *f) {
             "  --hw-proxy         library-free hardware proxy (yosys transistors / gate levels) even when a\n"
             "                     Liberty library is found (used automatically when none is)\n"
             "  --train-images N --test-images N --calib-images N --rat-images N --epochs N --rat-epochs N\n"
-            "  --device cpu       (cuda: not supported by ratq run yet)\n"
+            "  --device cpu|cuda  where the QAT / RAT forward and backward run (default cpu; cuda: one GPU per rank,\n"
+            "                     the other stages stay on the CPU)\n"
             "  --json             one JSON summary line on stdout instead of the text summary\n"
             "  Several ranks: mpirun -np N ratq run ... (or RATQ_RANK/RATQ_WORLD_SIZE/RATQ_MASTER_ADDR/PORT): QAT and\n"
             "  RAT train data-parallel (batch 32 per rank), rank 0 runs the other stages and writes DIR.\n");
@@ -339,6 +341,8 @@ static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
     cfg.distill_alpha = 0.5f;
     cfg.progress = c->progress;
     cfg.dist = c->dist;
+    cfg.device = c->device;
+    cfg.gpu = c->gpu;
     ratq_rat_stats st = {0};
     char msg[256];
     snprintf(msg, sizeof msg, "k=%d%s: %d epoch(s) on %lld images (post-training top-1 %.2f%%)", k,
@@ -793,9 +797,9 @@ int cmd_run(int argc, char **argv) {
             else if (!strcmp(a, "--rat-bits")) rat_bits = s;
             else if (!strcmp(a, "--liberty")) c.liberty = s;
             else if (!strcmp(a, "--device")) {
-                if (strcmp(s, "cpu")) {
-                    ratq_error("run: --device %s: ratq run supports only cpu for now (use 'ratq finetune' for other "
-                               "devices when available)", s);
+                if (!strcmp(s, "cuda")) c.device = RATQ_DEVICE_CUDA;
+                else if (strcmp(s, "cpu")) {
+                    ratq_error("run: --device %s: expected cpu or cuda", s);
                     return 2;
                 }
             } else {
@@ -873,6 +877,10 @@ int cmd_run(int argc, char **argv) {
     c.rank = ratq_dist_rank(c.dist);
     c.world = ratq_dist_world(c.dist);
     if (c.rank != 0) c.progress = 0;
+    if (c.device == RATQ_DEVICE_CUDA && (c.gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(c.dist))) < 0) {
+        ratq_dist_finalize(c.dist); // the error line says why (built without CUDA / no device)
+        return 2;
+    }
     if (hw_proxy && c.liberty) {
         ratq_error("run: --hw-proxy and --liberty exclude each other");
         return 2;

@@ -76,7 +76,7 @@ if(NOT rc EQUAL 0 OR NOT hw MATCHES "\"proxy\":[ \t]*true" OR NOT hw MATCHES "\"
 endif()
 message("--hw-proxy: proxy hardware table in hw.json and the report")
 # bad input: exit 2 and one "ratq: " error line, nothing written
-foreach(args "--bogus" "--device;cuda" "--model;efficientnet-lite0" "--bits;0,4" "--rat-bits;x")
+foreach(args "--bogus" "--device;tpu" "--model;efficientnet-lite0" "--bits;0,4" "--rat-bits;x")
   execute_process(COMMAND ${RATQ} run ${args} -o ${WORK}_bad RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE e)
   if(NOT rc EQUAL 2 OR NOT e MATCHES "^ratq: run: ")
     message(FATAL_ERROR "ratq run ${args}: expected exit 2 and an error line, got ${rc}: ${e}")
