@@ -47,44 +47,7 @@ static uint64_t rng(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
-static void *flush_buf;
-static size_t flush_bytes;
-
-// Milliseconds per call of fn: mean over REPEATS timed calls (after one warm-up), L2 flushed before each.
-template <typename F>
-static double time_ms(F fn) {
-    cudaEvent_t a, b;
-    CUDA_CHECK(cudaEventCreate(&a));
-    CUDA_CHECK(cudaEventCreate(&b));
-    fn(); // warm-up
-    double total = 0;
-    for (int r = 0; r < REPEATS; r++) {
-        CUDA_CHECK(cudaMemsetAsync(flush_buf, r & 0xFF, flush_bytes, 0));
-        CUDA_CHECK(cudaEventRecord(a, 0));
-        fn();
-        CUDA_CHECK(cudaEventRecord(b, 0));
-        CUDA_CHECK(cudaEventSynchronize(b));
-        float ms;
-        CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-        total += ms;
-    }
-    CUDA_CHECK(cudaEventDestroy(a));
-    CUDA_CHECK(cudaEventDestroy(b));
-    return total / REPEATS;
-}
-
-// Device copy bandwidth in bytes/s (read + write), 512 MiB device-to-device copies.
-static double copy_bandwidth(void) {
-    const size_t n = (size_t)512 << 20;
-    void *src, *dst;
-    CUDA_CHECK(cudaMalloc(&src, n));
-    CUDA_CHECK(cudaMalloc(&dst, n));
-    CUDA_CHECK(cudaMemset(src, 1, n));
-    const double ms = time_ms([&] { CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, 0)); });
-    CUDA_CHECK(cudaFree(src));
-    CUDA_CHECK(cudaFree(dst));
-    return 2.0 * (double)n / (ms * 1e-3);
-}
+#include "bench_cuda_timing.cuh" // time_ms (L2 flushed), copy_bandwidth
 
 // Compare image `img` of the GPU results with the CPU twins. Returns the number of mismatches.
 static long validate(const ratq_conv_shape *full, int img, const int8_t *x, const int8_t *w, int32_t io,
@@ -124,8 +87,7 @@ int main(void) {
     }
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    flush_bytes = (size_t)(prop.l2CacheSize > 0 ? prop.l2CacheSize : 64 << 20) * 2;
-    CUDA_CHECK(cudaMalloc(&flush_buf, flush_bytes));
+    bench_flush_init(&prop);
     const double copy_bw = copy_bandwidth();
     printf("# bench_cuda_epilogue: fused fake-quant epilogue, EfficientNet-Lite0 1x1 layers, batch %d, k=%d\n\n",
            BATCH, RESCALE_BITS);
@@ -225,6 +187,6 @@ int main(void) {
            sum_unfused, sum_unfused / sum_fused, bw * 1e-9, 100.0 * bw / copy_bw);
     printf("target fused >= 70%% of copy bandwidth over the 1x1 layers: %s (%.0f%%)\n",
            bw >= 0.7 * copy_bw ? "MET" : "NOT MET", 100.0 * bw / copy_bw);
-    CUDA_CHECK(cudaFree(flush_buf));
+    bench_flush_free();
     return 0;
 }

@@ -66,43 +66,7 @@ static float *down(const float *d, size_t n) {
 
 static void dfree(void *d) { CUDA_CHECK(cudaFree(d)); }
 
-static void *flush_buf;
-static size_t flush_bytes;
-
-// Milliseconds per call of fn: mean over REPEATS timed calls (after one warm-up), L2 flushed before each.
-template <typename F>
-static double time_ms(F fn) {
-    cudaEvent_t a, b;
-    CUDA_CHECK(cudaEventCreate(&a));
-    CUDA_CHECK(cudaEventCreate(&b));
-    fn(); // warm-up
-    double total = 0;
-    for (int r = 0; r < REPEATS; r++) {
-        CUDA_CHECK(cudaMemsetAsync(flush_buf, r & 0xFF, flush_bytes, 0));
-        CUDA_CHECK(cudaEventRecord(a, 0));
-        fn();
-        CUDA_CHECK(cudaEventRecord(b, 0));
-        CUDA_CHECK(cudaEventSynchronize(b));
-        float ms;
-        CUDA_CHECK(cudaEventElapsedTime(&ms, a, b));
-        total += ms;
-    }
-    CUDA_CHECK(cudaEventDestroy(a));
-    CUDA_CHECK(cudaEventDestroy(b));
-    return total / REPEATS;
-}
-
-static double copy_bandwidth(void) {
-    const size_t n = (size_t)512 << 20;
-    void *src, *dst;
-    CUDA_CHECK(cudaMalloc(&src, n));
-    CUDA_CHECK(cudaMalloc(&dst, n));
-    CUDA_CHECK(cudaMemset(src, 1, n));
-    const double ms = time_ms([&] { CUDA_CHECK(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, 0)); });
-    CUDA_CHECK(cudaFree(src));
-    CUDA_CHECK(cudaFree(dst));
-    return 2.0 * (double)n / (ms * 1e-3);
-}
+#include "bench_cuda_timing.cuh" // time_ms (L2 flushed), copy_bandwidth
 
 // Relative L2 of got vs ref (NaN -> infinity).
 static double rel_l2(const float *got, const float *ref, size_t n) {
@@ -202,8 +166,7 @@ int main(void) {
     }
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
-    flush_bytes = (size_t)(prop.l2CacheSize > 0 ? prop.l2CacheSize : 64 << 20) * 2;
-    CUDA_CHECK(cudaMalloc(&flush_buf, flush_bytes));
+    bench_flush_init(&prop);
     const double copy_bw = copy_bandwidth();
     printf("# bench_cuda_train: depthwise backward and STE prologue, EfficientNet-Lite0 shapes, batch %d\n\n", BATCH);
     printf("device: %s; copy bandwidth (cudaMemcpy D2D, read+write): %.1f GB/s; %d repeats, L2 flushed; "
@@ -255,7 +218,7 @@ int main(void) {
     }
     const double bw = sum_bytes / (sum_ms * 1e-3);
     printf("| dw bwd, all layers | | %.3f | %.1f | %.0f%% |\n", sum_ms, bw * 1e-9, 100.0 * bw / copy_bw);
-    CUDA_CHECK(cudaFree(flush_buf));
+    bench_flush_free();
     ratq_cuda_train_release();
     return 0;
 }

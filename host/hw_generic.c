@@ -145,39 +145,22 @@ static int write_result(const char *dir, const ratq_hw_result *r, const char *de
     cJSON_AddNumberToObject(o, "flops", r->flops);
     cJSON_AddNumberToObject(o, "flops_expected", r->flops_expected);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
-    char *s = cJSON_Print(o);
-    cJSON_Delete(o);
-    if (!s) return -1;
-    int rc = ratq_hw_write_text(dir, "result.json", s);
-    free(s);
-    return rc;
-}
-
-static double num(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    return ratq_hw_write_result_json(dir, o);
 }
 
 // 1 if a complete result for this key is cached (filled into r), 0 if not.
 static int read_result(const char *dir, const char *desc, ratq_hw_result *r) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/result.json", dir);
-    if (access(path, R_OK) != 0) return 0;
-    char *text = ratq_read_file(path, NULL);
-    if (!text) return 0;
-    cJSON *o = cJSON_Parse(text);
-    free(text);
+    cJSON *o = ratq_hw_read_result_json(dir, desc);
     int ok = 0;
-    const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
-    if (o && cJSON_IsString(key) && !strcmp(key->valuestring, desc)) {
-        double t = num(o, "transistors"), c = num(o, "comb_transistors"), dp = num(o, "depth");
-        ok = t > 0 && c > 0 && dp > 0 && num(o, "flops") == r->flops_expected;
+    if (o) {
+        double t = ratq_hw_json_num(o, "transistors"), c = ratq_hw_json_num(o, "comb_transistors"), dp = ratq_hw_json_num(o, "depth");
+        ok = t > 0 && c > 0 && dp > 0 && ratq_hw_json_num(o, "flops") == r->flops_expected;
         r->transistors = ok ? (long)t : 0;
         r->comb_transistors = ok ? (long)c : 0;
         r->depth = ok ? (int)dp : 0;
-        r->cells = (int)num(o, "cells");
-        r->flops = (int)num(o, "flops");
-        r->seconds = num(o, "seconds");
+        r->cells = (int)ratq_hw_json_num(o, "cells");
+        r->flops = (int)ratq_hw_json_num(o, "flops");
+        r->seconds = ratq_hw_json_num(o, "seconds");
     }
     cJSON_Delete(o);
     return ok;

@@ -388,6 +388,10 @@ static int write_result(const char *dir, const ratq_hw_flow *fl, const ratq_hw_r
     cJSON_AddNumberToObject(o, "flops", r->flops);
     cJSON_AddNumberToObject(o, "flops_expected", r->flops_expected);
     cJSON_AddNumberToObject(o, "seconds", r->seconds);
+    return ratq_hw_write_result_json(dir, o);
+}
+
+int ratq_hw_write_result_json(const char *dir, cJSON *o) {
     char *s = cJSON_Print(o);
     cJSON_Delete(o);
     if (!s) return -1;
@@ -396,31 +400,38 @@ static int write_result(const char *dir, const ratq_hw_flow *fl, const ratq_hw_r
     return rc;
 }
 
-static double num(const cJSON *o, const char *k) {
+double ratq_hw_json_num(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-// 1 if a complete result for this key is cached (filled into r), 0 if not.
-static int read_result(const char *dir, const char *desc, ratq_hw_result *r) {
+cJSON *ratq_hw_read_result_json(const char *dir, const char *desc) {
     char path[4200];
     snprintf(path, sizeof path, "%s/result.json", dir);
-    if (access(path, R_OK) != 0) return 0;
+    if (access(path, R_OK) != 0) return NULL;
     char *text = ratq_read_file(path, NULL);
-    if (!text) return 0;
+    if (!text) return NULL;
     cJSON *o = cJSON_Parse(text);
     free(text);
-    int ok = 0;
     const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
-    if (o && cJSON_IsString(key) && !strcmp(key->valuestring, desc)) {
-        r->area_um2 = num(o, "area_um2");
-        r->delay_ps = num(o, "delay_ps");
-        r->resc_delay_ps = num(o, "resc_delay_ps");
-        r->mac_delay_ps = num(o, "mac_delay_ps");
-        r->abc_delay_ps = num(o, "abc_delay_ps");
-        r->cells = (int)num(o, "cells");
-        r->flops = (int)num(o, "flops");
-        r->seconds = num(o, "seconds");
+    if (o && cJSON_IsString(key) && !strcmp(key->valuestring, desc)) return o;
+    cJSON_Delete(o);
+    return NULL;
+}
+
+// 1 if a complete result for this key is cached (filled into r), 0 if not.
+static int read_result(const char *dir, const char *desc, ratq_hw_result *r) {
+    cJSON *o = ratq_hw_read_result_json(dir, desc);
+    int ok = 0;
+    if (o) {
+        r->area_um2 = ratq_hw_json_num(o, "area_um2");
+        r->delay_ps = ratq_hw_json_num(o, "delay_ps");
+        r->resc_delay_ps = ratq_hw_json_num(o, "resc_delay_ps");
+        r->mac_delay_ps = ratq_hw_json_num(o, "mac_delay_ps");
+        r->abc_delay_ps = ratq_hw_json_num(o, "abc_delay_ps");
+        r->cells = (int)ratq_hw_json_num(o, "cells");
+        r->flops = (int)ratq_hw_json_num(o, "flops");
+        r->seconds = ratq_hw_json_num(o, "seconds");
         ok = r->area_um2 > 0 && r->delay_ps > 0 && !isnan(r->resc_delay_ps);
     }
     cJSON_Delete(o);

@@ -93,5 +93,10 @@ uint64_t ratq_hw_fnv1a(uint64_t h, const void *p, size_t n);
 void ratq_hw_first_line_of(const char *cmd, char *buf, size_t n);
 // write dir/name atomically (temp + rename). Returns 0 or -1 with an error.
 int ratq_hw_write_text(const char *dir, const char *name, const char *text);
+// Cached results: dir/result.json holds the flow's numbers and "key" (the full cache-key description).
+struct cJSON;
+int ratq_hw_write_result_json(const char *dir, struct cJSON *o); // prints and deletes o
+struct cJSON *ratq_hw_read_result_json(const char *dir, const char *desc); // NULL unless present with this key
+double ratq_hw_json_num(const struct cJSON *o, const char *key);        // NAN if absent
 
 #endif

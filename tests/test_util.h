@@ -55,4 +55,19 @@ static inline int64_t ratq_test_range(uint64_t *st, int64_t lo, int64_t hi) {
 // Uniform double in [0, 1).
 static inline double ratq_test_unit(uint64_t *st) { return (double)(ratq_test_rng(st) >> 11) * 0x1.0p-53; }
 
+// n floats (exit(1) when out of memory: a test cannot go on), and n floats uniform in [lo, hi) from *st.
+static inline float *ratq_test_falloc(size_t n) {
+    float *p = (float *)malloc(sizeof(float) * (n ? n : 1));
+    if (!p) {
+        fprintf(stderr, "test: out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    return p;
+}
+static inline float *ratq_test_frand(uint64_t *st, size_t n, double lo, double hi) {
+    float *p = ratq_test_falloc(n);
+    for (size_t i = 0; i < n; i++) p[i] = (float)(lo + (hi - lo) * ratq_test_unit(st));
+    return p;
+}
+
 #endif

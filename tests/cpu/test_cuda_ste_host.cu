@@ -29,19 +29,8 @@
 
 static uint64_t g_st = 0x5EED5EEDull;
 
-static float *falloc(size_t n) {
-    float *p = (float *)malloc(sizeof(float) * (n ? n : 1));
-    if (!p) {
-        fprintf(stderr, "test_cuda_ste_host: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-static float *frand(size_t n, double lo, double hi) {
-    float *p = falloc(n);
-    for (size_t i = 0; i < n; i++) p[i] = (float)(lo + (hi - lo) * ratq_test_unit(&g_st));
-    return p;
-}
+static float *falloc(size_t n) { return ratq_test_falloc(n); }                          // test_util.h
+static float *frand(size_t n, double lo, double hi) { return ratq_test_frand(&g_st, n, lo, hi); }
 static uint32_t fbits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);

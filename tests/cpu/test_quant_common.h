@@ -10,6 +10,7 @@
 
 #include "efficientnet_lite.h"
 #include "qmodel.h"
+#include "quant_data.h"
 #include "quant_export.h"
 #include "quant_net.h"
 #include "test_util.h"
@@ -66,6 +67,63 @@ static inline uint8_t *tq_smooth_images(int n, int res, uint64_t *noise) {
                     img[(((size_t)i * res + y) * res + x) * 3 + c] = (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
                 }
     return img;
+}
+
+// The tiny network with random parameters (tq_random_model, seed 12345), BN folded, calibrated on n_cal smooth random
+// images (tq_smooth_images, noise seed 777); *test gets the n images that follow them (caller frees). Returns 0, or
+// -1 after failed checks.
+static inline int tq_tiny_calibrated(ratq_effnet *m, ratq_qnet *q, int n_cal, int n, uint8_t **test) {
+    ratq_effnet_config cfg;
+    CHECK_MSG(ratq_effnet_config_from_name("tiny", 0, 0, &cfg) == 0, "config");
+    CHECK_MSG(ratq_effnet_build(m, &cfg) == 0, "build");
+    if (ratq_test_failures) return -1;
+    tq_random_model(m, 12345);
+    CHECK_MSG(ratq_qnet_from_effnet(q, m) == 0, "from_effnet");
+    if (ratq_test_failures) return -1;
+    uint64_t st = 777;
+    uint8_t *img = tq_smooth_images(n_cal + n, cfg.resolution, &st);
+    ratq_qnet_observe_reset(q);
+    CHECK_MSG(ratq_qnet_float_forward(q, img, n_cal, 1) != NULL, "calibration forward");
+    CHECK_MSG(ratq_qnet_observe_finish(q) == 0, "calibration");
+    const size_t per = (size_t)cfg.resolution * cfg.resolution * 3;
+    *test = malloc(per * (size_t)n);
+    memcpy(*test, img + per * (size_t)n_cal, per * (size_t)n);
+    free(img);
+    return ratq_test_failures ? -1 : 0;
+}
+
+// EfficientNet-Lite0 from $RATQ_WEIGHTS, BN folded, calibrated on the first 32 images of
+// $RATQ_SHARED_DATA/imagenet_sample (batches of 8); *test gets its first n images at 224 x 224 (caller frees).
+// Returns 0, or -1 after failed checks (missing weights or data fail loudly: no vacuous pass).
+static inline int tq_lite0_calibrated(ratq_effnet *m, ratq_qnet *q, int n, uint8_t **test) {
+    const char *wpath = tq_env("RATQ_WEIGHTS", "EfficientNet-Lite0 .ratqw from scripts/get_weights.py");
+    const char *shared = tq_env("RATQ_SHARED_DATA", "the shared data folder");
+    char dpath[4096];
+    snprintf(dpath, sizeof dpath, "%s/imagenet_sample", shared);
+    if (ratq_effnet_load(m, wpath) != 0) {
+        fprintf(stderr, "FAIL: cannot load %s (create it with scripts/get_weights.py)\n", wpath);
+        return -1;
+    }
+    ratq_dataset *ds = ratq_data_open(dpath, NULL);
+    CHECK_MSG(ds != NULL, "open %s", dpath);
+    if (!ds) return -1;
+    CHECK_MSG(ratq_qnet_from_effnet(q, m) == 0, "from_effnet");
+    if (ratq_test_failures) return -1;
+    CHECK_MSG(ratq_quant_calibrate(q, ds, 32, 8, 0) == 0, "calibrate");
+    ratq_loader_config lc = ratq_loader_config_default();
+    lc.batch_size = n;
+    lc.tf = ratq_quant_transform(ds, q->resolution);
+    ratq_loader *ld = ratq_loader_create(ds, &lc);
+    ratq_batch b;
+    CHECK_MSG(ld && ratq_loader_start_epoch(ld, 0) == 0 && ratq_loader_next(ld, &b) == 1 && b.n == n, "load %d images", n);
+    if (!ratq_test_failures) {
+        const size_t bytes = (size_t)n * b.h * b.w * b.c;
+        *test = malloc(bytes);
+        memcpy(*test, b.images, bytes);
+    }
+    if (ld) ratq_loader_destroy(ld);
+    ratq_data_close(ds);
+    return ratq_test_failures ? -1 : 0;
 }
 
 // Run q's fake-quant forward and the integer engine (through the exported model) on the same n images and

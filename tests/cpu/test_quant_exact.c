@@ -42,23 +42,11 @@ static void run_configs(ratq_qnet *q, const uint8_t *img, int n, int snap_too) {
 }
 
 static int test_tiny(void) {
-    ratq_effnet_config cfg;
-    ratq_effnet m;
-    CHECK_MSG(ratq_effnet_config_from_name("tiny", 0, 0, &cfg) == 0, "config");
-    CHECK_MSG(ratq_effnet_build(&m, &cfg) == 0, "build");
-    if (ratq_test_failures) return 1;
-    tq_random_model(&m, 12345);
-    ratq_qnet q;
-    CHECK_MSG(ratq_qnet_from_effnet(&q, &m) == 0, "from_effnet");
-    if (ratq_test_failures) return 1;
-    const int n_cal = 24, n = 8;
-    size_t per = (size_t)cfg.resolution * cfg.resolution * 3;
-    uint64_t st = 777;
-    uint8_t *img = tq_smooth_images(n_cal + n, cfg.resolution, &st); // test_quant_common.h
-    ratq_qnet_observe_reset(&q);
-    CHECK_MSG(ratq_qnet_float_forward(&q, img, n_cal, 1) != NULL, "calibration forward");
-    CHECK_MSG(ratq_qnet_observe_finish(&q) == 0, "calibration");
-    if (!ratq_test_failures) run_configs(&q, img + per * n_cal, n, 1);
+    ratq_effnet m = {0};
+    ratq_qnet q = {0};
+    uint8_t *img = NULL;
+    const int n = 8;
+    if (tq_tiny_calibrated(&m, &q, 24, n, &img) == 0) run_configs(&q, img, n, 1); // test_quant_common.h
     free(img);
     ratq_qnet_free(&q);
     ratq_effnet_free(&m);
@@ -66,32 +54,12 @@ static int test_tiny(void) {
 }
 
 static int test_lite0(void) {
-    const char *wpath = tq_env("RATQ_WEIGHTS", "EfficientNet-Lite0 .ratqw from scripts/get_weights.py");
-    const char *shared = tq_env("RATQ_SHARED_DATA", "the shared data folder");
-    char dpath[4096];
-    snprintf(dpath, sizeof dpath, "%s/imagenet_sample", shared);
-    ratq_effnet m;
-    if (ratq_effnet_load(&m, wpath) != 0) {
-        fprintf(stderr, "FAIL: cannot load %s (create it with scripts/get_weights.py)\n", wpath);
-        return 1;
-    }
-    ratq_dataset *ds = ratq_data_open(dpath, NULL);
-    CHECK_MSG(ds != NULL, "open %s", dpath);
-    ratq_qnet q;
-    CHECK_MSG(ratq_qnet_from_effnet(&q, &m) == 0, "from_effnet");
-    if (ratq_test_failures) return 1;
-    CHECK_MSG(ratq_quant_calibrate(&q, ds, 32, 8, 0) == 0, "calibrate");
-    // 8 real images (the first 8 of the sample) at 224 x 224
-    const int n = 8;
-    ratq_loader_config lc = ratq_loader_config_default();
-    lc.batch_size = n;
-    lc.tf = ratq_quant_transform(ds, q.resolution);
-    ratq_loader *ld = ratq_loader_create(ds, &lc);
-    ratq_batch b;
-    CHECK_MSG(ld && ratq_loader_start_epoch(ld, 0) == 0 && ratq_loader_next(ld, &b) == 1 && b.n == n, "load 8 images");
-    if (!ratq_test_failures) run_configs(&q, b.images, n, 0);
-    ratq_loader_destroy(ld);
-    ratq_data_close(ds);
+    ratq_effnet m = {0};
+    ratq_qnet q = {0};
+    uint8_t *img = NULL;
+    const int n = 8; // the first 8 real images of imagenet_sample at 224 x 224
+    if (tq_lite0_calibrated(&m, &q, n, &img) == 0) run_configs(&q, img, n, 0); // test_quant_common.h
+    free(img);
     ratq_qnet_free(&q);
     ratq_effnet_free(&m);
     return ratq_test_finish("test_quant_exact lite0");

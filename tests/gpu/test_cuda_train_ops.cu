@@ -42,19 +42,8 @@ static cudaStream_t g_stream;
 // ---------------------------------------------------------------------------------------------
 // host / device buffers
 // ---------------------------------------------------------------------------------------------
-static float *falloc(size_t n) {
-    float *p = (float *)malloc(sizeof(float) * (n ? n : 1));
-    if (!p) {
-        fprintf(stderr, "test_cuda_train_ops: out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-static float *frand(size_t n, double lo, double hi) {
-    float *p = falloc(n);
-    for (size_t i = 0; i < n; i++) p[i] = (float)(lo + (hi - lo) * ratq_test_unit(&g_st));
-    return p;
-}
+static float *falloc(size_t n) { return ratq_test_falloc(n); }                          // test_util.h
+static float *frand(size_t n, double lo, double hi) { return ratq_test_frand(&g_st, n, lo, hi); }
 // Upstream gradients as the STE produces them: uniform in [-a, a), about 10% exact zeros (clipped elements).
 static float *frand_grad(size_t n, double a) {
     float *p = frand(n, -a, a);
