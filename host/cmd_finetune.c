@@ -68,16 +68,6 @@ static int takes_value(const char *a) {
 
 static double pct(int64_t a, int64_t n) { return n ? 100.0 * (double)a / (double)n : 0.0; }
 
-// sum this rank's counts over the ranks
-static void reduce_eval(ratq_dist *d, ratq_quant_eval_result *r) {
-    int64_t v[4] = {r->n, r->top1, r->top5, r->agree};
-    ratq_dist_allreduce_sum_i64(d, v, 4);
-    r->n = v[0];
-    r->top1 = v[1];
-    r->top5 = v[2];
-    r->agree = v[3];
-}
-
 static int finetune(const char *model, const char *data, const char *val, const char *out, const char *calib,
                     const char *logp, const char *ckpt, long long k, long long epochs, long long calib_n,
                     long long vlimit, int snap, int json, int fake, int distill, ratq_rounding rnd,
@@ -120,13 +110,12 @@ static int finetune(const char *model, const char *data, const char *val, const 
     if (rc == 0 && !cfg.resume) {
         rc = ratq_qnet_quantize(&q, &opt);
         if (rc == 0 && fake)
-            rc = ratq_quant_evaluate_shard(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, rank, world, NULL, NULL, &before);
+            rc = ratq_quant_evaluate_dist(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, dist, &before);
         else if (rc == 0 && (rc = ratq_qnet_to_qmodel(&q, &im)) == 0) {
-            rc = ratq_quant_evaluate_shard(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, rank,
-                                           world, NULL, NULL, &before);
+            rc = ratq_quant_evaluate_dist(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, dist,
+                                          &before);
             ratq_qmodel_free(&im);
         }
-        if (rc == 0) reduce_eval(dist, &before);
         if (rc == 0 && !json && rank == 0)
             printf("post-training k=%d: top-1 %.2f%%, top-5 %.2f%% on %lld images\n", opt.k, pct(before.top1, before.n),
                    pct(before.top5, before.n), (long long)before.n);
@@ -136,12 +125,11 @@ static int finetune(const char *model, const char *data, const char *val, const 
     if (rc == 0 && st.finished) {
         if ((rc = ratq_qnet_to_qmodel(&q, &im)) == 0) {
             if (fake)
-                rc = ratq_quant_evaluate_shard(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, rank,
-                                               world, NULL, NULL, &after);
+                rc = ratq_quant_evaluate_dist(RATQ_EVAL_FAKE, &q, NULL, vd, vlimit, cfg.batch, cfg.progress, dist,
+                                              &after);
             else
-                rc = ratq_quant_evaluate_shard(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, rank,
-                                               world, NULL, NULL, &after);
-            if (rc == 0) reduce_eval(dist, &after);
+                rc = ratq_quant_evaluate_dist(RATQ_EVAL_QMODEL, NULL, &im, vd, vlimit, cfg.batch, cfg.progress, dist,
+                                              &after);
             if (rc == 0 && rank == 0) rc = ratq_qmodel_save(&im, out);
             ratq_qmodel_free(&im);
         }

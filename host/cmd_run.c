@@ -174,26 +174,15 @@ static int prepare(const ratq_run_ctx *c, ratq_qnet *q) {
     return ratq_quant_prepare(fw, c->train, c->calib_images, 50, c->progress, q);
 }
 
-// Sum the ranks' evaluation counts (no-op on one rank).
-static void reduce_eval(const ratq_run_ctx *c, ratq_quant_eval_result *r) {
-    int64_t v[4] = {r->n, r->top1, r->top5, r->agree};
-    ratq_dist_allreduce_sum_i64(c->dist, v, 4);
-    r->n = v[0];
-    r->top1 = v[1];
-    r->top5 = v[2];
-    r->agree = v[3];
-}
-
 // Quantize at opt, export, evaluate with the integer engine (sharded over the ranks); save model to DIR/name (if name) and return r.
 // parallel = 1: every rank calls it (QAT/RAT stages); 0: rank 0 alone.
 static int quantize_eval_save(const ratq_run_ctx *c, ratq_qnet *q, const ratq_quant_options *o, const ratq_dataset *vd,
                               const char *name, int parallel, ratq_quant_eval_result *r) {
-    const int rank = parallel ? c->rank : 0, world = parallel ? c->world : 1;
+    const int rank = parallel ? c->rank : 0;
     ratq_qmodel im;
     if (ratq_qnet_quantize(q, o) != 0 || ratq_qnet_to_qmodel(q, &im) != 0) return -1;
-    int rc = ratq_quant_evaluate_shard(RATQ_EVAL_QMODEL, q, &im, vd, c->test_images, 50, c->progress, rank, world,
-                                       NULL, NULL, r);
-    if (rc == 0 && parallel) reduce_eval(c, r);
+    int rc = ratq_quant_evaluate_dist(RATQ_EVAL_QMODEL, q, &im, vd, c->test_images, 50, c->progress,
+                                      parallel ? c->dist : NULL, r);
     if (rc == 0 && name && rank == 0) {
         char p[8192];
         path_in(p, sizeof p, c->dir, name);
@@ -329,9 +318,8 @@ static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
     ratq_quant_eval_result before = {0}, after = {0};
     if (rc == 0) rc = ratq_qnet_quantize(&q, &o);
     if (rc == 0)
-        rc = ratq_quant_evaluate_shard(RATQ_EVAL_FAKE, &q, NULL, vd, c->test_images, 50, c->progress, c->rank,
-                                       c->world, NULL, NULL, &before);
-    if (rc == 0) reduce_eval(c, &before);
+        rc = ratq_quant_evaluate_dist(RATQ_EVAL_FAKE, &q, NULL, vd, c->test_images, 50, c->progress, c->dist,
+                                      &before);
     ratq_rat_config cfg = ratq_rat_config_default();
     cfg.epochs = c->rat_epochs;
     cfg.batch = c->batch;

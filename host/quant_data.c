@@ -87,22 +87,14 @@ int ratq_quant_topk_hit_f32(const float *s, int n, int label, int k) {
     return rank < k;
 }
 
-int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
-                        int64_t limit, int batch, int progress, const int32_t *ref_pred, int32_t *pred,
-                        ratq_quant_eval_result *res) {
-    return ratq_quant_evaluate_shard(mode, q, im, ds, limit, batch, progress, 0, 1, ref_pred, pred, res);
-}
-
-int ratq_quant_evaluate_shard(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
-                              int64_t limit, int batch, int progress, int rank, int world, const int32_t *ref_pred,
-                              int32_t *pred, ratq_quant_eval_result *res) {
+// This rank's part of the evaluation: dataset positions rank, rank + world, ... below the limit (the loader's rule).
+// pred / ref_pred index the positions of this part (only used with world 1).
+static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
+                         int64_t limit, int batch, int progress, int rank, int world, const int32_t *ref_pred,
+                         int32_t *pred, ratq_quant_eval_result *res) {
     memset(res, 0, sizeof *res);
     int64_t total = ratq_data_count(ds);
     if (limit > 0 && limit < total) total = limit;
-    if (world > 1 && (pred || ref_pred)) {
-        ratq_error("evaluate: per-image predictions are only kept on one rank");
-        return -1;
-    }
     const int use_im = mode == RATQ_EVAL_QMODEL;
     const int res_px = use_im ? im->in_h : q->resolution, classes = use_im ? im->num_classes : q->num_classes;
     ratq_loader *ld = open_loader(ds, res_px, batch, rank, world);
@@ -151,6 +143,27 @@ int ratq_quant_evaluate_shard(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmod
     free(lq);
     ratq_loader_destroy(ld);
     return rc < 0 ? -1 : 0;
+}
+
+int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
+                        int64_t limit, int batch, int progress, const int32_t *ref_pred, int32_t *pred,
+                        ratq_quant_eval_result *res) {
+    return evaluate_part(mode, q, im, ds, limit, batch, progress, 0, 1, ref_pred, pred, res);
+}
+
+int ratq_quant_evaluate_dist(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
+                             int64_t limit, int batch, int progress, ratq_dist *dist, ratq_quant_eval_result *res) {
+    const int rank = dist ? ratq_dist_rank(dist) : 0, world = dist ? ratq_dist_world(dist) : 1;
+    if (evaluate_part(mode, q, im, ds, limit, batch, progress, rank, world, NULL, NULL, res) != 0) return -1;
+    if (world > 1) { // exact int64 sums, identical on every rank
+        int64_t v[4] = {res->n, res->top1, res->top5, res->agree};
+        ratq_dist_allreduce_sum_i64(dist, v, 4);
+        res->n = v[0];
+        res->top1 = v[1];
+        res->top5 = v[2];
+        res->agree = v[3];
+    }
+    return 0;
 }
 
 int ratq_qmodel_eval(const char *model_path, const char *data_path, int64_t limit, int batch, int progress,

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "data.h"
+#include "dist.h"
 #include "qmodel.h"
 #include "quant_net.h"
 
@@ -39,11 +40,11 @@ int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im
                         int64_t limit, int batch, int progress, const int32_t *ref_pred, int32_t *pred,
                         ratq_quant_eval_result *res);
 
-// The same over this rank's part of the first `limit` images: dataset positions rank, rank + world, ... (the
-// loader's rule, host/data.h); sum the ranks' counts for the total. pred / ref_pred must be NULL when world > 1.
-int ratq_quant_evaluate_shard(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
-                              int64_t limit, int batch, int progress, int rank, int world, const int32_t *ref_pred,
-                              int32_t *pred, ratq_quant_eval_result *res);
+// The same on every rank of a data-parallel group (dist NULL = one process): each rank evaluates dataset positions
+// rank, rank + world, ... of the first `limit` images (the loader's rule, host/data.h) and the counts are summed
+// over the ranks (exact), so every rank returns the totals.
+int ratq_quant_evaluate_dist(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
+                             int64_t limit, int batch, int progress, ratq_dist *dist, ratq_quant_eval_result *res);
 
 // `ratq eval` for integer models: load a .ratqm, open the data, evaluate the first `limit` images (all if <= 0)
 // with the CPU integer engine (ratq_qmodel_run). Returns 0, or -1 after an error line.
