@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/float_conv_plan.h" // im2col chunking, tap gather (shared with CUDA)
 #include "cpu/float_internal.h"
 #include "cpu/float_ops.h"
 
@@ -98,28 +99,9 @@ int ratq_conv2d_bwd_ref(const ratq_conv2d_params *p, const float *x, const float
 // ---------------------------------------------------------------------------------------------
 // Fast version.
 // ---------------------------------------------------------------------------------------------
-// Scratch cap for im2col: the batch is processed in chunks of images whose columns fit in this many floats.
-#define RATQ_IM2COL_CAP_FLOATS ((size_t)1 << 22)
-
-static int is_pointwise(const ratq_conv2d_params *p) {
-    return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
-           p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0;
-}
-
-static size_t col_per_image(const ratq_conv2d_params *p) {
-    return (size_t)p->oh * p->ow * p->kh * p->kw * (p->ic / p->groups);
-}
-
-static int images_per_chunk(const ratq_conv2d_params *p) {
-    size_t per = col_per_image(p), nb = RATQ_IM2COL_CAP_FLOATS / (per ? per : 1);
-    if (nb < 1) nb = 1;
-    if (nb > (size_t)p->n) nb = (size_t)p->n;
-    return (int)nb;
-}
-
 size_t ratq_conv2d_workspace_floats(const ratq_conv2d_params *p) {
-    if (is_pointwise(p)) return 0;
-    return (size_t)images_per_chunk(p) * col_per_image(p);
+    if (ratq_conv_is_pointwise(p)) return 0;
+    return (size_t)ratq_im2col_images_per_chunk(p) * ratq_im2col_per_image(p);
 }
 
 // col[(n - n0)*OH*OW + oy*OW + ox][(ky*KW + kx)*ICg + i] = x[n][iy][ix][g*ICg + i] (0 in the padding)
@@ -182,7 +164,7 @@ int ratq_conv2d_fwd_cpu(const ratq_conv2d_params *p, const float *x, const float
     const int G = p->groups, icg = p->ic / G, ocg = p->oc / G, kk = p->kh * p->kw;
     const float beta = b ? 1.0f : 0.0f;
     if (b) fill_bias((size_t)p->n * p->oh * p->ow, p->oc, b, y);
-    if (is_pointwise(p)) {
+    if (ratq_conv_is_pointwise(p)) {
         const int rows = p->n * p->h * p->w;
         for (int g = 0; g < G; g++)
             ratq_sgemm_cpu(0, 1, rows, ocg, icg, 1.0f, x + (size_t)g * icg, p->ic, w + (size_t)g * ocg * icg, icg,
@@ -191,7 +173,7 @@ int ratq_conv2d_fwd_cpu(const ratq_conv2d_params *p, const float *x, const float
     }
     float *col = ws;
     if (!col && !(col = ratq_float_alloc(sizeof(float) * ratq_conv2d_workspace_floats(p), "conv2d im2col"))) return -1;
-    const int nbmax = images_per_chunk(p);
+    const int nbmax = ratq_im2col_images_per_chunk(p);
     for (int n0 = 0; n0 < p->n; n0 += nbmax) {
         const int nb = p->n - n0 < nbmax ? p->n - n0 : nbmax;
         const int rows = nb * p->oh * p->ow;
@@ -210,7 +192,7 @@ int ratq_conv2d_bwd_cpu(const ratq_conv2d_params *p, const float *x, const float
     const int G = p->groups, icg = p->ic / G, ocg = p->oc / G, kk = p->kh * p->kw;
     if (db) ratq_colsum_cpu(p->n * p->oh * p->ow, p->oc, p->oc, dy, db);
     if (!dx && !dw) return 0;
-    if (is_pointwise(p)) {
+    if (ratq_conv_is_pointwise(p)) {
         const int rows = p->n * p->h * p->w;
         for (int g = 0; g < G; g++) {
             if (dw) // dw_g[OCg][ICg] = dy_g^T [OCg][rows] . x_g [rows][ICg]
@@ -224,7 +206,7 @@ int ratq_conv2d_bwd_cpu(const ratq_conv2d_params *p, const float *x, const float
     }
     float *col = ws;
     if (!col && !(col = ratq_float_alloc(sizeof(float) * ratq_conv2d_workspace_floats(p), "conv2d im2col"))) return -1;
-    const int nbmax = images_per_chunk(p);
+    const int nbmax = ratq_im2col_images_per_chunk(p);
     for (int n0 = 0; n0 < p->n; n0 += nbmax) {
         const int nb = p->n - n0 < nbmax ? p->n - n0 : nbmax;
         const int rows = nb * p->oh * p->ow;

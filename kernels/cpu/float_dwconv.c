@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/float_conv_plan.h" // ratq_tap_src (shared with CUDA)
 #include "cpu/float_internal.h"
 #include "cpu/float_ops.h"
 

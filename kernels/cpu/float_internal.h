@@ -25,14 +25,6 @@ static inline int ratq_omp_tid(void) { return 0; }
 // out[j] = sum_r x[r*ld + j] for j < c (double accumulator, rows in order), OpenMP over channel blocks.
 void ratq_colsum_cpu(int rows, int c, int ld, const float *x, float *out);
 
-// Backward gather: input coordinate i (already offset: t = i + pad_before - k*dilation) was read by output
-// o = t / stride iff t >= 0, t % stride == 0 and o < out. Returns o or -1. Strides 1 and 2 avoid a division.
-static inline int ratq_tap_src(int t, int stride, int out) {
-    if (t < 0) return -1;
-    const int o = stride == 1 ? t : (stride == 2 ? t >> 1 : t / stride);
-    return (o * stride == t && o < out) ? o : -1;
-}
-
 // malloc that prints "ratq: <what>: out of memory (<bytes> bytes)" on failure.
 void *ratq_float_alloc(size_t bytes, const char *what);
 

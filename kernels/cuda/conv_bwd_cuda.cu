@@ -9,33 +9,15 @@
 //     col = im2col(x)      [rows][KK*ICg]
 //     dw_g (+)= dy_g^T . col          (beta = 0 for the first chunk, 1 after)
 //     col = dy_g . w_g                (dcol), then dx = col2im(dcol) (gather: no write races)
+#include "cpu/float_conv_plan.h" // the CPU chunking rule (same chunks, same GEMM calls)
 #include "cuda/cuda_check.h"
 #include "cuda/launch.cuh"
 #include "cuda/train_elem.h"
 #include "cuda/train_ops_cuda.h"
 
-// Same chunking rule as the CPU (RATQ_IM2COL_CAP_FLOATS in float_conv.c): images whose columns fit 2^22 floats.
-#define RATQ_IM2COL_CAP_FLOATS_CUDA ((size_t)1 << 22)
-
-static int is_pointwise(const ratq_conv2d_params *p) {
-    return p->kh == 1 && p->kw == 1 && p->stride_h == 1 && p->stride_w == 1 && p->pad_top == 0 &&
-           p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0;
-}
-
-static size_t col_per_image(const ratq_conv2d_params *p) {
-    return (size_t)p->oh * p->ow * p->kh * p->kw * (p->ic / p->groups);
-}
-
-static int images_per_chunk(const ratq_conv2d_params *p) {
-    size_t per = col_per_image(p), nb = RATQ_IM2COL_CAP_FLOATS_CUDA / (per ? per : 1);
-    if (nb < 1) nb = 1;
-    if (nb > (size_t)p->n) nb = (size_t)p->n;
-    return (int)nb;
-}
-
 extern "C" size_t ratq_conv2d_workspace_floats_cuda(const ratq_conv2d_params *p) {
-    if (is_pointwise(p)) return 0;
-    return (size_t)images_per_chunk(p) * col_per_image(p);
+    if (ratq_conv_is_pointwise(p)) return 0;
+    return (size_t)ratq_im2col_images_per_chunk(p) * ratq_im2col_per_image(p);
 }
 
 static __global__ void im2col_kernel(ratq_conv2d_params p, const float *x, int n0, int g, int64_t count, float *col) {
@@ -56,7 +38,7 @@ extern "C" int ratq_conv2d_bwd_cuda(const ratq_conv2d_params *p, const float *x,
     const int G = p->groups, icg = p->ic / G, ocg = p->oc / G, kk = p->kh * p->kw;
     if (db) ratq_colsum_cuda(p->n * p->oh * p->ow, p->oc, p->oc, dy, db, stream);
     if (!dx && !dw) return 0;
-    if (is_pointwise(p)) {
+    if (ratq_conv_is_pointwise(p)) {
         const int rows = p->n * p->h * p->w;
         for (int g = 0; g < G; g++) {
             if (dw)
@@ -70,7 +52,7 @@ extern "C" int ratq_conv2d_bwd_cuda(const ratq_conv2d_params *p, const float *x,
     }
     float *col = ws;
     if (!col) CUDA_CHECK(cudaMallocAsync((void **)&col, sizeof(float) * ratq_conv2d_workspace_floats_cuda(p), stream));
-    const int nbmax = images_per_chunk(p);
+    const int nbmax = ratq_im2col_images_per_chunk(p);
     for (int n0 = 0; n0 < p->n; n0 += nbmax) {
         const int nb = p->n - n0 < nbmax ? p->n - n0 : nbmax;
         const int rows = nb * p->oh * p->ow;

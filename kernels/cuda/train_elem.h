@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu/float_conv_plan.h" // ratq_tap_src, im2col chunking
 #include "cpu/float_ops.h"
 #include "math/rescale.h" // RATQ_HD
 
@@ -36,17 +37,6 @@ static inline void ratq_ste_grad_ref(int64_t count, int channels, const float *d
 }
 
 // ---------------------------------------------------------------------------------------------
-// Backward gather (twin of ratq_tap_src, kernels/cpu/float_internal.h): input coordinate i, offset to
-// t = i + pad_before - k*dilation, was read by output o = t / stride iff t >= 0, t % stride == 0, o < out.
-// Returns o or -1.
-// ---------------------------------------------------------------------------------------------
-RATQ_HD int ratq_tap_src_hd(int t, int stride, int out) {
-    if (t < 0) return -1;
-    const int o = stride == 1 ? t : (stride == 2 ? t >> 1 : t / stride);
-    return (o * stride == t && o < out) ? o : -1;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Depthwise conv backward (twin of ratq_dwconv2d_bwd_cpu, kernels/cpu/float_dwconv.c), dm = oc / ic.
 // dx element idx = ((n*H + iy)*W + ix)*IC + c:
 //   dx = sum over taps (ky, kx) ascending whose output (oy, ox) exists, then o = c*dm .. c*dm + dm - 1, of
@@ -62,10 +52,10 @@ RATQ_HD float ratq_dwconv2d_dx_elem(const ratq_conv2d_params *p, const float *w,
     const int n = (int)(r / p->h);
     float d = 0.0f;
     for (int ky = 0; ky < p->kh; ky++) {
-        const int oy = ratq_tap_src_hd(iy + p->pad_top - ky * p->dilation_h, p->stride_h, p->oh);
+        const int oy = ratq_tap_src(iy + p->pad_top - ky * p->dilation_h, p->stride_h, p->oh);
         if (oy < 0) continue;
         for (int kx = 0; kx < p->kw; kx++) {
-            const int ox = ratq_tap_src_hd(ix + p->pad_left - kx * p->dilation_w, p->stride_w, p->ow);
+            const int ox = ratq_tap_src(ix + p->pad_left - kx * p->dilation_w, p->stride_w, p->ow);
             if (ox < 0) continue;
             const float *dyp = dy + (((int64_t)n * p->oh + oy) * p->ow + ox) * p->oc;
             const float *wp = w + (int64_t)(ky * p->kw + kx) * p->oc;
@@ -126,10 +116,10 @@ RATQ_HD float ratq_col2im_elem(const ratq_conv2d_params *p, const float *col, in
     const int nl = (int)(r / p->h);
     float d = 0.0f;
     for (int ky = 0; ky < p->kh; ky++) {
-        const int oy = ratq_tap_src_hd(iy + p->pad_top - ky * p->dilation_h, p->stride_h, p->oh);
+        const int oy = ratq_tap_src(iy + p->pad_top - ky * p->dilation_h, p->stride_h, p->oh);
         if (oy < 0) continue;
         for (int kx = 0; kx < p->kw; kx++) {
-            const int ox = ratq_tap_src_hd(ix + p->pad_left - kx * p->dilation_w, p->stride_w, p->ow);
+            const int ox = ratq_tap_src(ix + p->pad_left - kx * p->dilation_w, p->stride_w, p->ow);
             if (ox < 0) continue;
             d = d + col[(((int64_t)nl * p->oh + oy) * p->ow + ox) * kk * icg + (int64_t)(ky * p->kw + kx) * icg + i];
         }

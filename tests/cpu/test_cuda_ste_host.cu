@@ -2,7 +2,9 @@
 // HOST (label cpu: compiled by nvcc, launches no kernel, needs no GPU), against the CPU twins:
 //   STE prologue    ratq_ste_grad == the loop of host/quant_fake.c (g = mask ? dy * r[c] : 0), bit for bit, over
 //                   special values (+-0, +-Inf, NaN, subnormals, huge) and mask bytes 0, 1, 2, 255; in place too.
-//   tap gather      ratq_tap_src_hd == ratq_tap_src (kernels/cpu/float_internal.h), exhaustively on a range.
+//   tap gather      ratq_tap_src (kernels/cpu/float_conv_plan.h, shared by CPU and CUDA; its stride-1/2 shortcuts)
+//                   == its definition (t >= 0, t % stride == 0, t / stride < out ? t / stride : -1), exhaustively
+//                   on a range.
 //   depthwise bwd   dx from ratq_dwconv2d_dx_elem == ratq_dwconv2d_bwd_cpu's dx, bit for bit; dw assembled from
 //                   ratq_dwconv2d_dw_rowsum (double over rows in order) vs ratq_dwconv2d_bwd_cpu / _ref.
 //   conv bwd        the im2col / col2im path of ratq_conv2d_bwd_cuda replayed on the host with the element
@@ -108,8 +110,9 @@ static void test_tap_src(void) {
     for (int stride = 1; stride <= 4; stride++)
         for (int out = 1; out <= 9; out++)
             for (int t = -7; t <= 40; t++)
-                CHECK_EQ_I64(ratq_tap_src_hd(t, stride, out), ratq_tap_src(t, stride, out), "t=%d stride=%d out=%d", t,
-                             stride, out);
+                CHECK_EQ_I64(ratq_tap_src(t, stride, out),
+                             (t >= 0 && t % stride == 0 && t / stride < out) ? t / stride : -1,
+                             "t=%d stride=%d out=%d", t, stride, out);
 }
 
 // ---------------------------------------------------------------------------------------------
