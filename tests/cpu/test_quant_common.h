@@ -126,6 +126,19 @@ static inline int tq_lite0_calibrated(ratq_effnet *m, ratq_qnet *q, int n, uint8
     return ratq_test_failures ? -1 : 0;
 }
 
+// A student and a teacher for RAT tests: the tiny network (10 classes, 32x32) with random parameters
+// (tq_random_model, seed 2024), BN folded into both; the student calibrated on cal (64 u8 images). Exits on error.
+static inline void tq_rat_pair(ratq_qnet *q, ratq_qnet *teacher, const uint8_t *cal) {
+    ratq_effnet_config cfg;
+    ratq_effnet m;
+    if (ratq_effnet_config_from_name("tiny", 10, 32, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0) exit(1);
+    tq_random_model(&m, 2024);
+    if (ratq_qnet_from_effnet(q, &m) != 0 || ratq_qnet_from_effnet(teacher, &m) != 0) exit(1);
+    ratq_effnet_free(&m);
+    ratq_qnet_observe_reset(q);
+    if (!ratq_qnet_float_forward(q, cal, 64, 1) || ratq_qnet_observe_finish(q) != 0) exit(1);
+}
+
 // Run q's fake-quant forward and the integer engine (through the exported model) on the same n images and
 // compare every op's int8 output byte for byte. Returns the number of differing bytes (also reported as
 // failed checks with the first mismatch per op).

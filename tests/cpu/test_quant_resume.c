@@ -22,16 +22,8 @@
 #include "test_quant_fmnist.h"
 #include "train_rat.h"
 
-static void setup(ratq_qnet *q, ratq_qnet *teacher, const uint8_t *cal) {
-    ratq_effnet_config cfg;
-    ratq_effnet m;
-    if (ratq_effnet_config_from_name("tiny", 10, 32, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0) exit(1);
-    tq_random_model(&m, 2024);
-    if (ratq_qnet_from_effnet(q, &m) != 0 || ratq_qnet_from_effnet(teacher, &m) != 0) exit(1);
-    ratq_effnet_free(&m);
-    ratq_qnet_observe_reset(q);
-    if (!ratq_qnet_float_forward(q, cal, 64, 1) || ratq_qnet_observe_finish(q) != 0) exit(1);
-}
+// the student / teacher pair of test_quant_common.h
+static void setup(ratq_qnet *q, ratq_qnet *teacher, const uint8_t *cal) { tq_rat_pair(q, teacher, cal); }
 
 static int count_lines(const char *path) {
     FILE *f = fopen(path, "r");

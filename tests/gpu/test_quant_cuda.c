@@ -46,6 +46,7 @@
 
 #include "../cpu/test_quant_common.h"
 #include "cuda/cuda_check.h"
+#include "io.h"
 #include "quant_data.h"
 #include "quant_net_cuda.h"
 #include "train_rat.h"
@@ -209,28 +210,11 @@ static int test_lite0(void) {
 
 // The tiny network (10 classes, 32x32) with random weights, calibrated on cal (64 images); teacher likewise.
 static void train_setup(ratq_qnet *q, ratq_qnet *teacher, const uint8_t *cal) {
-    ratq_effnet_config cfg;
-    ratq_effnet m;
-    if (ratq_effnet_config_from_name("tiny", 10, 32, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0) exit(1);
-    tq_random_model(&m, 2024);
-    if (ratq_qnet_from_effnet(q, &m) != 0 || ratq_qnet_from_effnet(teacher, &m) != 0) exit(1);
-    ratq_effnet_free(&m);
-    ratq_qnet_observe_reset(q);
-    if (!ratq_qnet_float_forward(q, cal, 64, 1) || ratq_qnet_observe_finish(q) != 0) exit(1);
+    tq_rat_pair(q, teacher, cal); // test_quant_common.h
     const ratq_quant_options o31 = {.k = 31, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
     if (ratq_qnet_copy_calibration(teacher, q) != 0 || ratq_qnet_quantize(teacher, &o31) != 0) exit(1);
 }
 
-// The whole file (NUL-terminated) or NULL.
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = calloc(1, 1 << 16);
-    size_t len = fread(buf, 1, (1 << 16) - 1, f);
-    buf[len] = 0;
-    fclose(f);
-    return buf;
-}
 
 // The text of the "loss" field of log line `step` (0-based) into out; 0 on success.
 static int log_loss(const char *log, int step, char *out, size_t cap) {
@@ -267,7 +251,7 @@ static void train_run(run_result *r, const uint8_t *cal, const ratq_dataset *ds,
     ratq_rat_stats st;
     CHECK_MSG(ratq_rat_train(&r->q, &opt, &r->t, ds, &cfg, &st) == 0 && st.finished && st.steps_done == 2,
               "%s run: training failed or did not take 2 steps", dev ? "cuda" : "cpu");
-    r->log = slurp(logp);
+    r->log = ratq_read_file(logp, NULL); // host/io.h: NUL-terminated, or NULL + error line
     CHECK_MSG(r->log != NULL, "read %s", logp);
     unlink(logp);
 }
