@@ -1,4 +1,4 @@
-// bench_dist_scaling.c — data-parallel scaling inputs and estimate for RAT fine-tuning (host/dist.h, train_rat.h).
+// bench_dist_scaling.c — data-parallel scaling inputs and estimate for RAT fine-tuning (host/dist/dist.h, host/train/rat_train.h).
 //
 // Measures (validating first that the all-reduce mean is right: every element must equal the mean of the ranks'
 // values, exactly, for values chosen so the mean is exact):
@@ -19,10 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dist.h"
-#include "efficientnet_lite.h"
-#include "io.h"
-#include "quant_net.h"
+#include "dist/dist.h"
+#include "models/efficientnet_lite.h"
+#include "common/io.h"
+#include "quant/qnet.h"
 
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

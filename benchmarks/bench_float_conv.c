@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cpu/float_ops.h"
-#include "io.h"
+#include "common/io.h"
 
 static uint64_t st = 42;
 static float urand(void) {

@@ -22,10 +22,10 @@
 #include <cblas.h>
 #endif
 
-#include "data.h"
-#include "efficientnet_lite.h"
-#include "io.h"
-#include "weights.h"
+#include "data/data.h"
+#include "models/efficientnet_lite.h"
+#include "common/io.h"
+#include "models/weights.h"
 
 static int validate(ratq_effnet *m) {
     const char *gpath = RATQ_SOURCE_DIR "/tests/golden/lite0_logits.ratqw";

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "cpu/int_ops.h"
-#include "io.h"
+#include "common/io.h"
 
 static uint64_t rng(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);

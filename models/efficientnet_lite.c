@@ -1,14 +1,14 @@
 // efficientnet_lite.c — EfficientNet-Lite configs, layer list / tensor table construction, weight load/save.
 // Forward and backward are in efficientnet_lite_run.c.
-#include "efficientnet_lite.h"
+#include "models/efficientnet_lite.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io.h"
-#include "weights.h"
+#include "common/io.h"
+#include "models/weights.h"
 
 // ---- configs -----------------------------------------------------------------------------------------------
 

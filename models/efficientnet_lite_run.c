@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "efficientnet_lite.h"
-#include "io.h"
+#include "models/efficientnet_lite.h"
+#include "common/io.h"
 
 int ratq_effnet_reserve(ratq_effnet *m, int batch) {
     if (batch <= m->batch && m->acts) return 0;

@@ -1,11 +1,11 @@
 // weights.c — read/validate/write .ratqw weight files (format in weights.h).
-#include "weights.h"
+#include "models/weights.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "io.h"
+#include "common/io.h"
 
 static uint32_t rd_u32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pack_dataset.py — write ratq image shards (format: host/data.h, "Shard file format, version 1").
+"""pack_dataset.py — write ratq image shards (format: host/data/data.h, "Shard file format, version 1").
 
 usage: pack_dataset.py INPUT... -o OUT [--shard-size N] [--num-classes K] [--classes SYNSETS]
                        [--raw] [--eval-size S] [--limit N]

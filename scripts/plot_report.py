@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""plot_report.py DIR — the plots of a `ratq run` output folder (host/run.h), from its JSON artifacts.
+"""plot_report.py DIR — the plots of a `ratq run` output folder (host/cli/run.h), from its JSON artifacts.
 
 Writes DIR/top1_vs_k.png (top-1 vs rescaler bits k: post-training, post-training + snapping, RAT, RAT + snapping),
 DIR/rescaler_area_delay_vs_k.png (the k-bit rescaler alone, N = 0, from hw.json; skipped when hw was skipped) and

@@ -1,4 +1,4 @@
-# Distributed layer (host/dist.h): collectives on 1 rank, 2 and 3 TCP ranks, 2 MPI ranks; fault drills.
+# Distributed layer (host/dist/dist.h): collectives on 1 rank, 2 and 3 TCP ranks, 2 MPI ranks; fault drills.
 ratq_cpu_test(test_dist SOURCES ${RATQ_TEST_DIR}/cpu/test_dist.c)
 function(ratq_tcp_ranks_test name world port)
   cmake_parse_arguments(T "" "ARGS;EXPECT_RC0;EXPECT_STDERR;MAX_SECONDS" "" ${ARGN})

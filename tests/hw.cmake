@@ -17,7 +17,7 @@ file(MAKE_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/hw_lite0_acc)
 set_tests_properties(test_hw_lite0_acc PROPERTIES LABELS "cpu;slow" TIMEOUT 1200
   ENVIRONMENT "RATQ_WEIGHTS=${RATQ_LITE0_WEIGHTS};RATQ_SHARED_DATA=${RATQ_SHARED_DATA}")
 
-# Library-free proxy (`ratq hw --generic`, host/hw_generic.h): needs yosys (and iverilog for the netlist simulation),
+# Library-free proxy (`ratq hw --generic`, hw/generic.h): needs yosys (and iverilog for the netlist simulation),
 # no Liberty library, no OpenSTA. Maps N = 0, 4 at k = 32, 8, 4, 1 into a fresh cache (~30 s on 2 cores).
 ratq_cpu_test(test_hw_generic SOURCES cpu/test_hw_generic.c ARGS $<TARGET_FILE:ratq>)
 set_tests_properties(test_hw_generic PROPERTIES TIMEOUT 300)

@@ -1,5 +1,5 @@
-# tests/quant_cuda.cmake — the fake-quant network on the GPU (host/quant_net_cuda.h) and RAT with --device cuda
-# (host/train_rat.c) against the CPU. Label gpu: exit 77 (skipped) without a CUDA device; not registered in a build
+# tests/quant_cuda.cmake — the fake-quant network on the GPU (host/quant/qnet_cuda.h) and RAT with --device cuda
+# (host/train/rat_train.c) against the CPU. Label gpu: exit 77 (skipped) without a CUDA device; not registered in a build
 # without CUDA. tests/gpu/test_quant_cuda.c states what each compares and its tolerances.
 #   tiny : forward bit-exact + backward per-op gradients, tiny network, random weights and images
 #   lite0: the same on EfficientNet-Lite0 (RATQ_LITE0_WEIGHTS) and ../shared/data/imagenet_sample; FAILS without them

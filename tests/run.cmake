@@ -1,4 +1,4 @@
-# tests/run.cmake — `ratq run` (host/cmd_run.c, host/run_report.c, host/train_float.c): the whole pipeline on a
+# tests/run.cmake — `ratq run` (host/cli/cmd_run.c, host/cli/run_report.c, host/train/float_train.c): the whole pipeline on a
 # reduced default (--quick: 320 Fashion-MNIST training images, 200 test images, a few SGD steps), run twice.
 # Needs the Debian package dataset-fashion-mnist (or RATQ_FASHION_MNIST); fails loudly without it. The hardware
 # stage uses ../shared/pdk when present (yosys + OpenSTA), results cached under the build folder.

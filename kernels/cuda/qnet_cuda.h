@@ -1,6 +1,6 @@
-// qnet_cuda.h — the small GPU kernels of the fake-quant network (host/quant_net_cuda.h) that are not ops of their
+// qnet_cuda.h — the small GPU kernels of the fake-quant network (host/quant/qnet_cuda.h) that are not ops of their
 // own: network input conversion, dequantization, gradient accumulation and the STE backward of ADD and GAP.
-// Each mirrors one loop of host/quant_fake.c; the per-element arithmetic is written once below as RATQ_HD
+// Each mirrors one loop of host/quant/fake.c; the per-element arithmetic is written once below as RATQ_HD
 // functions (the same IEEE operations in the same order as the CPU loop, so the GPU results are bit-identical:
 // nvcc -fmad=false, no fast-math). The CONV / DW / FC prologue is ratq_ste_grad (kernels/cuda/train_elem.h).
 //
@@ -15,13 +15,13 @@
 #include "cuda/train_elem.h" // ratq_ste_grad, RATQ_HD
 #include "math/rescale.h"
 
-// Network input (quant_net.h): q = u8 - 128 (int8, scale 1/128, zero point -1).
+// Network input (host/quant/qnet.h): q = u8 - 128 (int8, scale 1/128, zero point -1).
 RATQ_HD int8_t ratq_qnet_input_s8(uint8_t u) { return (int8_t)(u - 128); }
 
 // Dequantized value x_r = S (q - z) in float: the int difference converted exactly, one float multiply.
 RATQ_HD float ratq_qnet_dequant(int8_t q, float scale, int32_t zp) { return scale * (float)(q - zp); }
 
-// ADD backward, one element (quant_fake.c): g = mask ? dy : 0; da += g r_a; db += g r_b (either may be absent).
+// ADD backward, one element (host/quant/fake.c): g = mask ? dy : 0; da += g r_a; db += g r_b (either may be absent).
 RATQ_HD float ratq_qnet_add_ste(float dy, uint8_t mask) { return mask ? dy : 0.0f; }
 
 #ifdef __cplusplus
@@ -39,7 +39,7 @@ void ratq_accumulate_cuda(int64_t count, float *dst, const float *src, cudaStrea
 void ratq_qnet_add_bwd_cuda(int64_t count, const float *dy, const uint8_t *mask, float ratio_a, float ratio_b,
                             float *da, float *db, cudaStream_t stream);
 // GAP: dy, mask [n][c]; dx [n][hw][c]: dx[(b*hw + p)*c + ch] += ratq_ste_grad(dy[b*c + ch], mask[b*c + ch], r)
-// with r = ratio / (float)hw computed by the caller exactly as quant_fake.c (o->ratio_a / (float)hw).
+// with r = ratio / (float)hw computed by the caller exactly as host/quant/fake.c (o->ratio_a / (float)hw).
 void ratq_qnet_gap_bwd_cuda(int n, int hw, int c, const float *dy, const uint8_t *mask, float r, float *dx,
                             cudaStream_t stream);
 

@@ -1,5 +1,5 @@
-// ste_bwd_cuda.cu — the STE prologue of a CONV / DW / FC backward on the GPU (host/quant_net.h, the loop in
-// host/quant_fake.c): g[i] = mask[i] ? dy[i] * ratio[i % channels] : 0, one thread per element through the shared
+// ste_bwd_cuda.cu — the STE prologue of a CONV / DW / FC backward on the GPU (host/quant/qnet.h, the loop in
+// host/quant/fake.c): g[i] = mask[i] ? dy[i] * ratio[i % channels] : 0, one thread per element through the shared
 // element function ratq_ste_grad (kernels/cuda/train_elem.h, checked on the host by test_cuda_ste_host).
 #include "cuda/cuda_check.h"
 #include "cuda/launch.cuh"

@@ -1,7 +1,7 @@
 // train_elem.h — the per-element arithmetic of the CUDA training ops (kernels/cuda/train_ops_cuda.h), written
 // once as RATQ_HD (__host__ __device__ static inline under nvcc, static inline in C) so that the kernels call it
 // per thread and tests/cpu/test_cuda_ste_host.cu checks it on the HOST, without a GPU, against the CPU twins
-// (host/quant_fake.c, kernels/cpu/float_*.c).
+// (host/quant/fake.c, kernels/cpu/float_*.c).
 //
 // Each function mirrors a CPU loop body: the same IEEE float / double operations in the same order, so on the
 // host the results are bit-identical to the CPU twin, and on the device too for every function that uses only
@@ -22,9 +22,9 @@
 #include "math/rescale.h" // RATQ_HD
 
 // ---------------------------------------------------------------------------------------------
-// STE prologue of a CONV / DW / FC backward (host/quant_net.h):  g = dy * mask * r[o], written as the select
+// STE prologue of a CONV / DW / FC backward (host/quant/qnet.h):  g = dy * mask * r[o], written as the select
 //   g = mask ? dy * ratio : +0.0f
-// exactly as host/quant_fake.c (any nonzero mask byte passes): a clipped element's gradient is +0 even when dy
+// exactly as host/quant/fake.c (any nonzero mask byte passes): a clipped element's gradient is +0 even when dy
 // is Inf or NaN (a product dy*0 would give NaN).
 // ---------------------------------------------------------------------------------------------
 RATQ_HD float ratq_ste_grad(float dy, uint8_t mask, float ratio) { return mask ? dy * ratio : 0.0f; }

@@ -1,4 +1,4 @@
-// train_ops_cuda.h — CUDA twins of the training-side ops: the STE prologue of host/quant_fake.c and the float
+// train_ops_cuda.h — CUDA twins of the training-side ops: the STE prologue of host/quant/fake.c and the float
 // backward / loss / optimizer ops of kernels/cpu/float_ops.h. Same arguments in the same order as the CPU twin,
 // plus a stream; same semantics (every gradient output is OVERWRITTEN, and may be NULL to skip it).
 //
@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-// --- STE prologue (host/quant_net.h, CONV / DW / FC): g[i] = mask[i] ? dy[i] * ratio[i % channels] : 0
+// --- STE prologue (host/quant/qnet.h, CONV / DW / FC): g[i] = mask[i] ? dy[i] * ratio[i % channels] : 0
 // dy, g: [count] NHWC, channels innermost; mask: uint8 [count]; ratio: [channels]. g may equal dy (in place).
 void ratq_ste_grad_cuda(int64_t count, int channels, const float *dy, const uint8_t *mask, const float *ratio,
                         float *g, cudaStream_t stream);

@@ -1,6 +1,6 @@
 # check_run_ranks.cmake — `ratq run --quick` on 2 MPI ranks (cmake -P; tests/run.cmake).
 #   -DRATQ=<ratq> -DCHECK=<test_run_check> -DWORK=<folder> -DVAL=<validation data> -DMPIRUN=<mpirun ...;-np>
-# The QAT and RAT stages train data-parallel on both ranks (host/run.h); rank 0 writes every artifact. Verdicts:
+# The QAT and RAT stages train data-parallel on both ranks (host/cli/run.h); rank 0 writes every artifact. Verdicts:
 # exit 0; test_run_check (every artifact, the k=4 accuracy recomputed from the saved model by the integer engine
 # equals the recorded one and the report's); the RAT artifacts say they ran on 2 ranks; only rank 0 printed the
 # summary.

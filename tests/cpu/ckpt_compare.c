@@ -1,4 +1,4 @@
-// ckpt_compare.c — compare the master weights of two RAT checkpoints (layout in host/train_rat.h, version 2).
+// ckpt_compare.c — compare the master weights of two RAT checkpoints (layout in host/train/rat_train.h, version 2).
 // usage: ckpt_compare A.ckpt B.ckpt MAX_REL_L2
 // Prints max |a - b| and the relative L2 distance ||a - b|| / ||a|| over the weights; exit 0 if the relative L2
 // is <= MAX_REL_L2 (0 demands identical bits), 1 if not, 2 on a bad file.

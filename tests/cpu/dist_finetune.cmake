@@ -1,4 +1,4 @@
-# dist_finetune.cmake — data-parallel `ratq finetune` on CPU ranks (host/train_rat.h, "Data parallel").
+# dist_finetune.cmake — data-parallel `ratq finetune` on CPU ranks (host/train/rat_train.h, "Data parallel").
 # Args: RATQ CMP (ckpt_compare) DATA (Fashion-MNIST dir) WORK PORT [MPIRUN (';'-list: mpirun ... -np)].
 # Setup: the tiny network trained briefly in float, RAT k = 4, AdamW, distillation, 48 images = 3 steps of a global
 # batch of 16, OMP/BLAS threads 1. Verdicts (the checkpoints hold the master weights and optimizer state):

@@ -1,6 +1,6 @@
 // test_cuda_ste_host.cu — the element functions of the CUDA training ops (kernels/cuda/train_elem.h) run on the
 // HOST (label cpu: compiled by nvcc, launches no kernel, needs no GPU), against the CPU twins:
-//   STE prologue    ratq_ste_grad == the loop of host/quant_fake.c (g = mask ? dy * r[c] : 0), bit for bit, over
+//   STE prologue    ratq_ste_grad == the loop of host/quant/fake.c (g = mask ? dy * r[c] : 0), bit for bit, over
 //                   special values (+-0, +-Inf, NaN, subnormals, huge) and mask bytes 0, 1, 2, 255; in place too.
 //   tap gather      ratq_tap_src (kernels/cpu/float_conv_plan.h, shared by CPU and CUDA; its stride-1/2 shortcuts)
 //                   == its definition (t >= 0, t % stride == 0, t / stride < out ? t / stride : -1), exhaustively
@@ -79,7 +79,7 @@ static void test_ste(void) {
             for (int r = 0; r < nr; r++) {
                 const float dy = specials[i], ratio = ratios[r];
                 const uint8_t mk = masks[m];
-                const float want = mk ? dy * ratio : 0.0f; // host/quant_fake.c: dy[j] = mk[j] ? dy[j] * r : 0.0f
+                const float want = mk ? dy * ratio : 0.0f; // host/quant/fake.c: dy[j] = mk[j] ? dy[j] * r : 0.0f
                 const float got = ratq_ste_grad(dy, mk, ratio);
                 CHECK_MSG(fbits(got) == fbits(want), "ste(%g, %u, %g) = %g (0x%08x), want 0x%08x", dy, mk, ratio, got,
                           fbits(got), fbits(want));

@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-#include "io.h"
+#include "common/io.h"
 
 static char g_dir[2048], g_err[2100];
 

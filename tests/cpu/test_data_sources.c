@@ -4,7 +4,7 @@
 // 20 images per class of CIFAR-10 test are used: JPEG bytes from test_jpeg.npz, pixels from test.npz (the
 // decoder test proves they agree). Integers compare exactly.
 #include "cpu/test_data_util.h"
-#include "data_internal.h"
+#include "data/internal.h"
 
 enum { PER_CLASS = 20, NCLS = 10, N = PER_CLASS * NCLS, PIX = 32 * 32 * 3 };
 

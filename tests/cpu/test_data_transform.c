@@ -6,7 +6,7 @@
 //  3. "As stored" is a copy and rejects other sizes; train with scale = ratio = (1, 1) is a plain resize (maybe
 //     mirrored), the same (seed, epoch, index) gives the same crop, other epochs give other crops; flips ~ 1/2.
 #include "cpu/test_data_util.h"
-#include "data_internal.h"
+#include "data/internal.h"
 
 static data_npy golden(const char *name) {
     static data_map m;

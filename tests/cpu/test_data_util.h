@@ -1,5 +1,5 @@
 // test_data_util.h — helpers for the data tests: shared-data paths, temp folders, a shard writer that follows
-// the format in host/data.h (independently of scripts/pack_dataset.py, which needs Python).
+// the format in host/data/data.h (independently of scripts/pack_dataset.py, which needs Python).
 #ifndef RATQ_TEST_DATA_UTIL_H
 #define RATQ_TEST_DATA_UTIL_H
 
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "data.h"
+#include "data/data.h"
 
 static int g_fail = 0;
 #define CHECK(cond, ...)                                                   \

@@ -1,4 +1,4 @@
-// test_dist.c — the collectives of host/dist.h on however many ranks launched it (single, mpirun, or
+// test_dist.c — the collectives of host/dist/dist.h on however many ranks launched it (single, mpirun, or
 // RATQ_RANK/RATQ_WORLD_SIZE over TCP): mean all-reduce equals the rank-ordered reference bit for bit on every
 // rank, int64 sums are exact, broadcast copies root's bytes, barrier returns.
 // Fault drill: `test_dist --steps N --die-rank R --die-step S` runs N all-reduce steps and rank R vanishes
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dist.h"
+#include "dist/dist.h"
 #include "test_util.h"
 
 static float value(size_t i, int rank) { return (float)(((i * 2654435761u + (size_t)rank * 40503u) % 2001) - 1000) * 0.37f; }

@@ -1,4 +1,4 @@
-// test_hw_generic.c — `ratq hw --generic`, the library-free proxy flow (host/hw_generic.h), end to end through the
+// test_hw_generic.c — `ratq hw --generic`, the library-free proxy flow (hw/generic.h), end to end through the
 // command: ratq hw --generic --macs 0,4 --bits 32,8,4,1 --json into a fresh cache folder (needs yosys and, for the
 // netlist simulation, iverilog; the test fails, not skips, when one is missing). Usage: test_hw_generic RATQ.
 // Checks: valid JSON with the proxy header (library, proxy: true, flow, tools) and no um^2/ps keys; every
@@ -21,9 +21,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "hw_generic.h"
-#include "hw_verify.h"
-#include "io.h"
+#include "hw/generic.h"
+#include "hw/verify.h"
+#include "common/io.h"
 
 #include "test_util.h"
 #define CHECK(cond, ...) CHECK_MSG(cond, __VA_ARGS__)

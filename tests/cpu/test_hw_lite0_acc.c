@@ -1,6 +1,6 @@
 // test_hw_lite0_acc.c — real EfficientNet-Lite0 accumulators through the generated rescaler RTL.
 // The pretrained network (RATQ_WEIGHTS) is BN-folded, calibrated on 8 imagenet_sample images and quantized
-// (host/quant_net.h); for 2 further images the int32 accumulators of every CONV / DW / FC op are captured
+// (host/quant/qnet.h); for 2 further images the int32 accumulators of every CONV / DW / FC op are captured
 // (ratq_qnet_op_acc, bit-identical to the engine's) together with each channel's real multiplier
 // M = S_x S_w[c] / S_y, the zero point and the clamp. They go through an accumulator dump file (.racc) and
 // then, for k = 2, 4 and 8 (M cut to k bits), through Icarus simulation of ratq_rescaler_k<k>, which must equal
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "efficientnet_lite.h"
-#include "hw_verify.h"
-#include "quant_net.h"
+#include "data/data.h"
+#include "models/efficientnet_lite.h"
+#include "hw/verify.h"
+#include "quant/qnet.h"
 #include "test_util.h"
 
 int main(int argc, char **argv) {

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "hw_synth.h"
-#include "hw_verify.h"
-#include "io.h"
+#include "hw/synth.h"
+#include "hw/verify.h"
+#include "common/io.h"
 
 #include "test_util.h"
 // One harness for all tests (tests/test_util.h): a failed CHECK prints file:line and counts.

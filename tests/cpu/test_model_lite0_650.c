@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "cpu/test_model_common.h"
-#include "data.h"
-#include "efficientnet_lite.h"
-#include "io.h"
+#include "data/data.h"
+#include "models/efficientnet_lite.h"
+#include "common/io.h"
 
 #define N_IMAGES 650
 

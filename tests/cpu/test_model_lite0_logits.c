@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "cpu/test_model_common.h"
-#include "data.h"
-#include "efficientnet_lite.h"
-#include "weights.h"
+#include "data/data.h"
+#include "models/efficientnet_lite.h"
+#include "models/weights.h"
 
 int main(void) {
     const char *wpath = tm_env("RATQ_WEIGHTS", "path of the converted EfficientNet-Lite0 weights; create them with "

@@ -25,8 +25,8 @@
 
 #include "cpu/float_ops.h"
 #include "cpu/test_model_common.h"
-#include "efficientnet_lite.h"
-#include "weights.h"
+#include "models/efficientnet_lite.h"
+#include "models/weights.h"
 
 static const ratq_weights_tensor *need(const ratq_weights_file *g, const char *name) {
     const ratq_weights_tensor *t = ratq_weights_find(g, name);

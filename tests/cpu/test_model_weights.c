@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "efficientnet_lite.h"
-#include "io.h"
-#include "weights.h"
+#include "models/efficientnet_lite.h"
+#include "common/io.h"
+#include "models/weights.h"
 
 #include "test_util.h"
 // One harness for all tests (tests/test_util.h): a failed CHECK prints file:line and counts.
@@ -94,7 +94,7 @@ int main(void) {
     // round trip
     char good[256], tmpname[300];
     snprintf(good, sizeof good, "%s", tmp_path("good.ratqw"));
-    snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", good, (long)getpid()); // host/io.h temp file name
+    snprintf(tmpname, sizeof tmpname, "%s.tmp.%ld", good, (long)getpid()); // common/io.h temp file name
     CHECK(ratq_effnet_save(&m, good) == 0, "save failed");
     ratq_effnet r;
     CHECK(ratq_effnet_load(&r, good) == 0, "load of a saved file failed");

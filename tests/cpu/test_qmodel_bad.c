@@ -1,5 +1,5 @@
 // test_qmodel_bad.c — every bad-input case of the .ratqm loader through the ratq command: writes the test model
-// (tests/cpu/test_qmodel_common.h), damages one field (byte offsets from the format in host/qmodel_file.c),
+// (tests/cpu/test_qmodel_common.h), damages one field (byte offsets from the format in host/qmodel/file.c),
 // runs `ratq qmodel-info --model FILE` (or `ratq export-c`) and requires exit code 2 and exactly one stderr line
 // containing the expected text (file name, op and field).
 // argv: CASE RATQ WORKDIR. `test_qmodel_bad list` prints the case names.

@@ -16,8 +16,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "efficientnet_lite.h"
-#include "qmodel.h"
+#include "models/efficientnet_lite.h"
+#include "qmodel/qmodel.h"
 #include "test_util.h"
 
 #define TQ_IN 12

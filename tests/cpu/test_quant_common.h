@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "efficientnet_lite.h"
-#include "qmodel.h"
-#include "quant_data.h"
-#include "quant_export.h"
-#include "quant_net.h"
+#include "models/efficientnet_lite.h"
+#include "qmodel/qmodel.h"
+#include "quant/calib_eval.h"
+#include "quant/to_qmodel.h"
+#include "quant/qnet.h"
 #include "test_util.h"
 
 // Path from an environment variable, or exit(1) with a message (a test must never pass vacuously).

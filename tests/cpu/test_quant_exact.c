@@ -1,4 +1,4 @@
-// test_quant_exact.c — the fake-quant forward (host/quant_fake.c) equals the integer engine (host/qmodel.h
+// test_quant_exact.c — the fake-quant forward (host/quant/fake.c) equals the integer engine (host/qmodel/qmodel.h
 // ratq_qmodel_run over kernels/cpu/int_ops.h) bit for bit: every int8 output of every op, for k in {31, 8, 4, 2},
 // both rounding modes (single, tflite), with and without scale snapping.
 //   test_quant_exact tiny   : the tiny EfficientNet with random weights and BN statistics, random images
@@ -9,7 +9,7 @@
 // clamped.
 #include <string.h>
 
-#include "quant_data.h"
+#include "quant/calib_eval.h"
 #include "test_quant_common.h"
 
 static void run_configs(ratq_qnet *q, const uint8_t *img, int n, int snap_too) {

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
-#include "efficientnet_lite.h"
-#include "quant_data.h"
+#include "data/data.h"
+#include "models/efficientnet_lite.h"
+#include "quant/calib_eval.h"
 
 static inline const char *tf_dir(void) {
     const char *d = getenv("RATQ_FASHION_MNIST");

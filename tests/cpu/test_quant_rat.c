@@ -9,10 +9,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "quant_net.h"
+#include "quant/qnet.h"
 #include "test_util.h"
 #include "test_quant_fmnist.h"
-#include "train_rat.h"
+#include "train/rat_train.h"
 
 static double accuracy(ratq_qnet *q, const uint8_t *img, const int32_t *labels, int n, int float_mode) {
     const int B = 100;

@@ -20,7 +20,7 @@
 
 #include "test_quant_common.h"
 #include "test_quant_fmnist.h"
-#include "train_rat.h"
+#include "train/rat_train.h"
 
 // the student / teacher pair of test_quant_common.h
 static void setup(ratq_qnet *q, ratq_qnet *teacher, const uint8_t *cal) { tq_rat_pair(q, teacher, cal); }

@@ -1,4 +1,4 @@
-// test_quant_ste.c — the STE backward (ratq_qnet_backward) equals its closed form (host/quant_net.h):
+// test_quant_ste.c — the STE backward (ratq_qnet_backward) equals its closed form (host/quant/qnet.h):
 //   FC:   g[n][o] = dz[n][o] * mask[n][o] * r[o];  dW[o][i] = sum_n g x_r[n][i];  db[o] = sum_n g
 //   GAP:  gradient into its input = (sum_o g[n][o] w_r[o][c]) * mask_gap * r_gap / (H W), then the head conv's
 //         g = that * mask_head * r_head[c]

@@ -1,6 +1,6 @@
 // test_run_check.c — checks a `ratq run` output folder against its artifacts (tests/run.cmake runs it after
 // `ratq run --quick`). Usage: test_run_check DIR VAL_DATA [K].
-//   1. every artifact of host/run.h exists (export_c_k<K>/model.c, the .ratqm files of every RAT model);
+//   1. every artifact of host/cli/run.h exists (export_c_k<K>/model.c, the .ratqm files of every RAT model);
 //   2. the k = K RAT accuracy recorded in rat_k<K>.json equals, exactly (integer counts), the accuracy recomputed
 //      here by loading rat_k<K>.ratqm from disk and running it through the CPU integer engine
 //      (ratq_qmodel_eval) on the same images;
@@ -14,8 +14,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "io.h"
-#include "quant_data.h"
+#include "common/io.h"
+#include "quant/calib_eval.h"
 #include "test_util.h"
 
 static cJSON *load_json(const char *dir, const char *name) {

@@ -1,5 +1,5 @@
 // test_cuda_train_ops.cu — every CUDA training op (kernels/cuda/train_ops_cuda.h) against its CPU twin
-// (host/quant_fake.c's STE loop, kernels/cpu/float_ops.h) on fresh random inputs of EfficientNet-Lite0 shapes,
+// (host/quant/fake.c's STE loop, kernels/cpu/float_ops.h) on fresh random inputs of EfficientNet-Lite0 shapes,
 // and every op rerun once more: the rerun must be BIT-IDENTICAL to the first run (determinism).
 //
 // Tolerances (|d| = |gpu - cpu|):
@@ -221,7 +221,7 @@ static void run_ste(const tcase *c) {
     ratq_ste_grad_cuda(count, channels, d_dy, d_mask, d_ratio, d_g, g_stream);
     down(got2, d_g, (size_t)count);
     check_rerun(c->name, "g", got2, got1, (size_t)count);
-    ratq_ste_grad_cuda(count, channels, d_dy, d_mask, d_ratio, d_dy, g_stream); // in place, as host/quant_fake.c
+    ratq_ste_grad_cuda(count, channels, d_dy, d_mask, d_ratio, d_dy, g_stream); // in place, as host/quant/fake.c
     down(got2, d_dy, (size_t)count);
     check_exact(c->name, "g in place", got2, want, (size_t)count);
     dfree(d_dy), dfree(d_ratio), dfree(d_g), dfree(d_mask);

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dist.h"
-#include "dist_nccl.h"
+#include "dist/dist.h"
+#include "dist/nccl.h"
 
 int main(void) {
     int n = 0;

@@ -1,6 +1,6 @@
-// test_quant_cuda.c — the fake-quant network on the GPU (host/quant_net_cuda.h) against the CPU
-// (ratq_qnet_forward / ratq_qnet_backward, host/quant_fake.c), and RAT training with --device cuda against the
-// CPU (host/train_rat.c). Label gpu: exits 77 (skipped) without a CUDA device.
+// test_quant_cuda.c — the fake-quant network on the GPU (host/quant/qnet_cuda.h) against the CPU
+// (ratq_qnet_forward / ratq_qnet_backward, host/quant/fake.c), and RAT training with --device cuda against the
+// CPU (host/train/rat_train.c). Label gpu: exits 77 (skipped) without a CUDA device.
 //
 //   test_quant_cuda tiny   the tiny EfficientNet with random weights and BN statistics (tests/cpu/test_quant_exact.c's
 //                          model and images: calibrated on 24 smooth random images, tested on 8 others);
@@ -46,10 +46,10 @@
 
 #include "../cpu/test_quant_common.h"
 #include "cuda/cuda_check.h"
-#include "io.h"
-#include "quant_data.h"
-#include "quant_net_cuda.h"
-#include "train_rat.h"
+#include "common/io.h"
+#include "quant/calib_eval.h"
+#include "quant/qnet_cuda.h"
+#include "train/rat_train.h"
 
 #define TOL_BWD_TINY 1e-5
 #define TOL_BWD_LITE0 1e-4
@@ -251,7 +251,7 @@ static void train_run(run_result *r, const uint8_t *cal, const ratq_dataset *ds,
     ratq_rat_stats st;
     CHECK_MSG(ratq_rat_train(&r->q, &opt, &r->t, ds, &cfg, &st) == 0 && st.finished && st.steps_done == 2,
               "%s run: training failed or did not take 2 steps", dev ? "cuda" : "cpu");
-    r->log = ratq_read_file(logp, NULL); // host/io.h: NUL-terminated, or NULL + error line
+    r->log = ratq_read_file(logp, NULL); // common/io.h: NUL-terminated, or NULL + error line
     CHECK_MSG(r->log != NULL, "read %s", logp);
     unlink(logp);
 }

@@ -1,0 +1,230 @@
+// cmd_eval.c — `ratq eval --model FILE --data PATH [--limit N] [--batch B] [--json] [--threads T] [--workers W]
+//                        [--transform auto|none|eval] [--classes SYNSETS]`
+//
+// Float accuracy (inference mode: BN folded into the convs, models/efficientnet_lite.h) of an EfficientNet-Lite weight file (.ratqw, models/weights.h) on a dataset (host/data/data.h:
+// shard file or folder, .npz file or folder, JPEG folder tree, IDX). Images are mapped to (x - 127) / 128.
+// Transform: auto = "none" when every image is stored at the model's resolution (e.g. imagenet_sample, already
+// resized 256 + center-cropped 224), else "eval" (torchvision Resize(res*256/224) + CenterCrop(res), Pillow
+// bilinear). Prints top-1, top-5, image count and images/s; --json prints one JSON object instead
+// ({"top1", "top5", "images", "images_per_s", "model", "arch", "data"}). A progress bar goes to stderr when it is a
+// terminal. Exit codes: 0 ok, 2 bad usage, bad or mismatched files (one error line).
+#define _POSIX_C_SOURCE 200809L
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli/commands.h"
+#include "data/data.h"
+#include "models/efficientnet_lite.h"
+#include "common/io.h"
+#include "quant/calib_eval.h"
+
+static int usage(void) {
+    fprintf(stderr,
+            "usage: ratq eval --model FILE --data PATH [--limit N] [--batch B] [--json] [--threads T] [--workers W]\n"
+            "                 [--transform auto|none|eval] [--classes SYNSETS]\n"
+            "  --model      weight file (.ratqw; python3 scripts/get_weights.py --model efficientnet-lite0 -o FILE),\n"
+            "               or an integer model (.ratqm: evaluated with the CPU integer engine)\n"
+            "  --data       shard file or folder, .npz file or folder, JPEG folder tree <root>/<class>/*.jpg\n"
+            "  --limit      evaluate the first N images only (default all)\n"
+            "  --batch      images per forward (default 32)\n"
+            "  --json       print one JSON object {top1, top5, images, images_per_s, ...}\n"
+            "  --threads    OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+            "  --workers    decoding threads (default 2)\n"
+            "  --transform  auto (default), none (images must be stored at the model resolution), eval (resize+crop)\n"
+            "  --classes    JPEG trees: synsets.txt giving each class folder's label (default: sorted folders)\n");
+    return 2;
+}
+
+static int parse_int(const char *s, const char *opt, long lo, long hi, long *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) {
+        ratq_error("eval: %s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void progress(int64_t done, int64_t total, double rate) {
+    const int width = 30;
+    int fill = total > 0 ? (int)(width * done / total) : width;
+    fprintf(stderr, "\r[");
+    for (int i = 0; i < width; i++) fputc(i < fill ? '#' : ' ', stderr);
+    fprintf(stderr, "] %lld/%lld  %.1f images/s ", (long long)done, (long long)total, rate);
+    fflush(stderr);
+}
+
+// An integer model (.ratqm, magic "RATQM") is evaluated with the CPU integer engine (host/quant/calib_eval.h).
+static int is_integer_model(const char *path) {
+    char magic[5] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0; // the float loader reports the error
+    size_t got = fread(magic, 1, 5, f);
+    fclose(f);
+    return got == 5 && !memcmp(magic, "RATQM", 5);
+}
+
+static int eval_integer(const char *model_path, const char *data_path, long limit, long batch, int json) {
+    ratq_quant_eval_result r;
+    double t0 = ratq_now();
+    if (ratq_qmodel_eval(model_path, data_path, limit, (int)batch, isatty(fileno(stderr)) && !json, &r)) return 2;
+    double dt = ratq_now() - t0, rate = r.n / (dt > 0 ? dt : 1e-9);
+    double t1 = r.n ? (double)r.top1 / r.n : 0, t5 = r.n ? (double)r.top5 / r.n : 0;
+    if (json)
+        printf("{\"model\":\"%s\",\"engine\":\"int\",\"data\":\"%s\",\"images\":%lld,\"top1\":%.17g,\"top5\":%.17g,"
+               "\"images_per_s\":%.6g}\n", model_path, data_path, (long long)r.n, t1, t5, rate);
+    else
+        printf("model   %s (integer, CPU integer engine)\ndata    %s\nimages  %lld\ntop-1   %.4f (%lld)\n"
+               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %ld)\n", model_path, data_path, (long long)r.n, t1,
+               (long long)r.top1, t5, (long long)r.top5, rate, batch);
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv) {
+    const char *model_path = NULL, *data_path = NULL, *transform = "auto", *classes = NULL;
+    long limit = -1, batch = 32, threads = 0, workers = 2;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage();
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--model") && has) {
+            model_path = argv[++i];
+        } else if (!strcmp(a, "--data") && has) {
+            data_path = argv[++i];
+        } else if (!strcmp(a, "--transform") && has) {
+            transform = argv[++i];
+        } else if (!strcmp(a, "--classes") && has) {
+            classes = argv[++i];
+        } else if (!strcmp(a, "--limit") && has) {
+            if (parse_int(argv[++i], a, 1, 1L << 40, &limit)) return 2;
+        } else if (!strcmp(a, "--batch") && has) {
+            if (parse_int(argv[++i], a, 1, 4096, &batch)) return 2;
+        } else if (!strcmp(a, "--threads") && has) {
+            if (parse_int(argv[++i], a, 1, 1024, &threads)) return 2;
+        } else if (!strcmp(a, "--workers") && has) {
+            if (parse_int(argv[++i], a, 0, 256, &workers)) return 2;
+        } else {
+            ratq_error("eval: unknown or incomplete option '%s'", a);
+            return usage();
+        }
+    }
+    if (!model_path || !data_path) return usage();
+    if (strcmp(transform, "auto") && strcmp(transform, "none") && strcmp(transform, "eval")) {
+        ratq_error("eval: --transform: '%s' is not auto, none or eval", transform);
+        return 2;
+    }
+#ifdef _OPENMP
+    if (threads > 0) omp_set_num_threads((int)threads);
+#endif
+
+    if (is_integer_model(model_path)) return eval_integer(model_path, data_path, limit, batch, json);
+    ratq_effnet m;
+    if (ratq_effnet_load(&m, model_path) != 0) return 2;
+    ratq_data_options dopt = {.classes_file = classes};
+    ratq_dataset *ds = ratq_data_open(data_path, &dopt);
+    if (!ds) {
+        ratq_effnet_free(&m);
+        return 2;
+    }
+    int rc = 2;
+    ratq_loader *ld = NULL;
+    float *x = NULL;
+    const int R = m.cfg.resolution, K = m.cfg.num_classes;
+    ratq_data_info info = ratq_data_get_info(ds);
+    if (info.min_label < 0 || info.max_label >= K) {
+        ratq_error("%s: labels: range [%lld, %lld] does not fit the model's %d classes (%s)", data_path,
+                   (long long)info.min_label, (long long)info.max_label, K, model_path);
+        goto done;
+    }
+    ratq_loader_config lc = ratq_loader_config_default();
+    lc.batch_size = (int)batch;
+    lc.num_workers = (int)workers;
+    int stored_at_res = info.height == R && info.width == R;
+    if (!strcmp(transform, "none") || (!strcmp(transform, "auto") && stored_at_res))
+        lc.tf = ratq_transform_none(R);
+    else
+        lc.tf = ratq_transform_eval(R);
+    lc.tf.out_channels = 3;
+    if (ratq_transform_check(&lc.tf, &info) != 0) goto done;
+    ld = ratq_loader_create(ds, &lc);
+    if (!ld || ratq_loader_start_epoch(ld, 0) != 0) goto done;
+    int64_t total = ratq_loader_num_samples(ld);
+    if (limit > 0 && limit < total) total = limit;
+    x = malloc((size_t)batch * R * R * 3 * sizeof(float));
+    if (!x) {
+        ratq_error("eval: out of memory");
+        goto done;
+    }
+    const int bar = isatty(fileno(stderr)) && !json;
+    int64_t seen = 0, top1 = 0, top5 = 0;
+    double t0 = ratq_now();
+    ratq_batch b;
+    int r;
+    while (seen < total && (r = ratq_loader_next(ld, &b)) == 1) {
+        int n = b.n;
+        if (seen + n > total) n = (int)(total - seen);
+        if (b.h != R || b.w != R || b.c != 3) {
+            ratq_error("%s: images: batch of %dx%dx%d, the model needs %dx%dx3", data_path, b.h, b.w, b.c, R, R);
+            goto done;
+        }
+        ratq_effnet_preprocess_u8(b.images, (size_t)n * R * R * 3, x);
+        const float *logits = ratq_effnet_forward(&m, x, n, RATQ_EFFNET_INFER, 0);
+        if (!logits) goto done;
+        for (int i = 0; i < n; i++) {
+            const float *y = logits + (size_t)i * K;
+            const int64_t label = b.labels[i];
+            // rank of the true class: classes with a larger logit, ties broken by the smaller index first
+            int rank = 0;
+            for (int j = 0; j < K; j++)
+                if (y[j] > y[label] || (y[j] == y[label] && j < label)) rank++;
+            top1 += rank == 0;
+            top5 += rank < 5;
+        }
+        seen += n;
+        if (bar) progress(seen, total, seen / (ratq_now() - t0));
+    }
+    if (bar) fputc('\n', stderr);
+    if (seen < total) goto done; // loader error (already reported)
+    double dt = ratq_now() - t0, rate = seen / (dt > 0 ? dt : 1e-9);
+    double t1 = seen ? (double)top1 / seen : 0, t5 = seen ? (double)top5 / seen : 0;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "model", model_path);
+        cJSON_AddStringToObject(o, "arch", m.cfg.arch);
+        cJSON_AddStringToObject(o, "data", data_path);
+        cJSON_AddNumberToObject(o, "images", (double)seen);
+        cJSON_AddNumberToObject(o, "top1", t1);
+        cJSON_AddNumberToObject(o, "top5", t5);
+        cJSON_AddNumberToObject(o, "images_per_s", rate);
+        char *s = cJSON_PrintUnformatted(o);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("model   %s (%s, %dx%d, %d classes)\n", model_path, m.cfg.arch, R, R, K);
+        printf("data    %s\n", data_path);
+        printf("images  %lld\n", (long long)seen);
+        printf("top-1   %.4f (%lld)\n", t1, (long long)top1);
+        printf("top-5   %.4f (%lld)\n", t5, (long long)top5);
+        printf("speed   %.1f images/s (batch %ld)\n", rate, batch);
+    }
+    rc = 0;
+done:
+    free(x);
+    ratq_loader_destroy(ld);
+    ratq_data_close(ds);
+    ratq_effnet_free(&m);
+    return rc;
+}
