@@ -336,6 +336,7 @@ int ratq_export_c(const ratq_qmodel *m, const char *dir_arg) {
         ratq_error("%s: path too long", dir);
         return -1;
     }
+    ratq_clean_stale_temps(dir); // DIR.tmp.<pid> of an export that was killed
     snprintf(t.root, sizeof t.root, "%s.tmp.%ld", dir, (long)getpid());
     char math[4300];
     snprintf(math, sizeof math, "%s/math", t.root);

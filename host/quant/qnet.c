@@ -330,13 +330,22 @@ void ratq_qnet_observe_reset(ratq_qnet *q) {
     }
 }
 
+int ratq_qnet_observe_first_bad(const ratq_qnet *q) {
+    for (int i = 0; i < q->n_ops; i++) {
+        const ratq_qnop *o = &q->ops[i];
+        if (!(o->obs_min <= o->obs_max) || !isfinite(o->obs_min) || !isfinite(o->obs_max)) return i;
+    }
+    return -1;
+}
+
 int ratq_qnet_observe_finish(ratq_qnet *q) {
+    const int bad = ratq_qnet_observe_first_bad(q);
+    if (bad >= 0) {
+        ratq_error("quantize: %s: no finite calibration values observed", q->ops[bad].name);
+        return -1;
+    }
     for (int i = 0; i < q->n_ops; i++) {
         ratq_qnop *o = &q->ops[i];
-        if (!(o->obs_min <= o->obs_max) || !isfinite(o->obs_min) || !isfinite(o->obs_max)) {
-            ratq_error("quantize: %s: no finite calibration values observed", o->name);
-            return -1;
-        }
         double lo = o->obs_min < 0 ? o->obs_min : 0, hi = o->obs_max > 0 ? o->obs_max : 0;
         if (o->act == RATQ_ACT_RELU6) {
             lo = 0;

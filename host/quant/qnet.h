@@ -140,6 +140,8 @@ const float *ratq_qnet_float_forward(ratq_qnet *q, const uint8_t *img, int n, in
 // Reset observers; after observing, turn them into activation quantization (see above).
 void ratq_qnet_observe_reset(ratq_qnet *q);
 int ratq_qnet_observe_finish(ratq_qnet *q);
+// The first op whose observer saw no finite value (-1: none), which ratq_qnet_observe_finish would refuse.
+int ratq_qnet_observe_first_bad(const ratq_qnet *q);
 
 // Copy the activation quantization of src into dst (same op list, e.g. a teacher built from the same model).
 // Returns 0, or -1 after an error line if the op lists differ.

@@ -113,7 +113,14 @@ int ratq_float_train(ratq_effnet *m, const ratq_dataset *ds, const ratq_float_tr
         }
         for (int j = 0; j < B; j++) correct += ratq_quant_argmax_f32(lg + (size_t)j * classes, classes) == lb[j];
         ratq_xent_params xp = {.n = B, .classes = classes, .label_smoothing = 0};
-        loss_sum += ratq_softmax_xent_cpu(&xp, lg, lb, dl);
+        const double loss = ratq_softmax_xent_cpu(&xp, lg, lb, dl);
+        if (!isfinite(loss)) { // diverged: stop before the update, nothing is saved
+            ratq_error("train: step %lld (epoch %lld): loss is %g: training diverged and stopped (try a lower --lr)",
+                       (long long)t, (long long)e, loss);
+            rc = -1;
+            break;
+        }
+        loss_sum += loss;
         if (ratq_effnet_backward(m, dl) != 0) {
             rc = -1;
             break;
