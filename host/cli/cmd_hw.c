@@ -214,6 +214,13 @@ static int cmd_hw_synth(int argc, char **argv) {
     int running = 0, failed = 0, done = 0, todo = 0;
     pid_t *pids = calloc((size_t)n, sizeof *pids);
     int *was_cached = calloc((size_t)n, sizeof *was_cached);
+    if (!res || !pids || !was_cached) {
+        free(res);
+        free(pids);
+        free(was_cached);
+        ratq_error("hw: out of memory for %d designs", n);
+        return 1;
+    }
     for (int i = 0; i < n; i++) {
         ratq_hw_design d = {macs[i / nbits], bits[i % nbits]};
         if (ratq_hw_design_check(d)) return 2;

@@ -351,11 +351,8 @@ int ratq_qnet_observe_finish(ratq_qnet *q) {
             lo = 0;
             if (hi > 6) hi = 6;
         }
-        float s = hi > lo ? (float)((hi - lo) / 255.0) : 1.0f / 255.0f;
-        double z = round(-128.0 - lo / (double)s);
-        o->out.scale = s;
-        o->out.zp = (int32_t)(z < -128 ? -128 : (z > 127 ? 127 : z));
-        ratq_activation_range_s8(o->act, s, o->out.zp, &o->out.lo, &o->out.hi);
+        ratq_activation_grid_s8(lo, hi, &o->out.scale, &o->out.zp);
+        ratq_activation_range_s8(o->act, o->out.scale, o->out.zp, &o->out.lo, &o->out.hi);
     }
     q->calibrated = 1;
     return 0;
