@@ -92,8 +92,9 @@ static void check_loader(uint64_t *st, int64_t rows, int K, int align_off) {
                         }
                     }
                     if ((uint32_t)smem[r * GEMM_LD + w] != want && bad++ < 3)
-                        fprintf(stderr, "  loader VEC=%d ROWS=%d rows=%lld K=%d r0=%lld k0=%d: word [%d][%d] = %08x, want %08x\n",
-                                VEC, ROWS, (long long)rows, K, (long long)r0, k0, r, w, (unsigned)smem[r * GEMM_LD + w], want);
+                        fprintf(stderr, "  loader VEC=%d ROWS=%d rows=%lld K=%d r0=%lld k0=%d: word [%d][%d] = %08x, "
+                                "want %08x\n", VEC, ROWS, (long long)rows, K, (long long)r0, k0, r, w,
+                                (unsigned)smem[r * GEMM_LD + w], want);
                 }
         }
     CHECK_MSG(bad == 0, "loader VEC=%d ROWS=%d rows=%lld K=%d +%d: %ld wrong shared words", VEC, ROWS,
@@ -142,7 +143,8 @@ static void check_fragments(void) {
     long bad = 0;
     for (int r = 0; r < GEMM_BM; r++)
         for (int c = 0; c < GEMM_BN; c++) bad += hits[r][c] != 1;
-    CHECK_MSG(bad == 0, "fragment coordinates: %ld of %d tile elements not covered exactly once", bad, GEMM_BM * GEMM_BN);
+    CHECK_MSG(bad == 0, "fragment coordinates: %ld of %d tile elements not covered exactly once", bad,
+              GEMM_BM * GEMM_BN);
 }
 
 // ---- stores -----------------------------------------------------------------------------------------------------
