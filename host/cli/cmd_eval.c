@@ -1,5 +1,5 @@
 // cmd_eval.c — `ratq eval --model FILE --data PATH [--limit N] [--batch B] [--json] [--threads T] [--workers W]
-//                        [--transform auto|none|eval] [--classes SYNSETS]`
+//                        [--transform auto|none|eval] [--classes SYNSETS] [--engine fast|ref]`
 //
 // Float accuracy (inference mode: BN folded into the convs, models/efficientnet_lite.h) of an EfficientNet-Lite weight file (.ratqw, models/weights.h) on a dataset (host/data/data.h:
 // shard file or folder, .npz file or folder, JPEG folder tree, IDX). Images are mapped to (x - 127) / 128.
@@ -27,7 +27,7 @@
 static int usage(void) {
     fprintf(stderr,
             "usage: ratq eval --model FILE --data PATH [--limit N] [--batch B] [--json] [--threads T] [--workers W]\n"
-            "                 [--transform auto|none|eval] [--classes SYNSETS]\n"
+            "                 [--transform auto|none|eval] [--classes SYNSETS] [--engine fast|ref]\n"
             "  --model      weight file (.ratqw; python3 scripts/get_weights.py --model efficientnet-lite0 -o FILE),\n"
             "               or an integer model (.ratqm: evaluated with the CPU integer engine)\n"
             "  --data       shard file or folder, .npz file or folder, JPEG folder tree <root>/<class>/*.jpg\n"
@@ -37,7 +37,8 @@ static int usage(void) {
             "  --threads    OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
             "  --workers    decoding threads (default 2)\n"
             "  --transform  auto (default), none (images must be stored at the model resolution), eval (resize+crop)\n"
-            "  --classes    JPEG trees: synsets.txt giving each class folder's label (default: sorted folders)\n");
+            "  --classes    JPEG trees: synsets.txt giving each class folder's label (default: sorted folders)\n"
+            "  --engine     integer models: fast (default, kernels/cpu/int_fast.h) or ref (the reference loops); same results\n");
     return 2;
 }
 
@@ -71,19 +72,22 @@ static int is_integer_model(const char *path) {
     return got == 5 && !memcmp(magic, "RATQM", 5);
 }
 
-static int eval_integer(const char *model_path, const char *data_path, long limit, long batch, int json) {
+static int eval_integer(const char *model_path, const char *data_path, long limit, long batch, int json,
+                        ratq_engine engine) {
     ratq_quant_eval_result r;
     double t0 = ratq_now();
-    if (ratq_qmodel_eval(model_path, data_path, limit, (int)batch, isatty(fileno(stderr)) && !json, &r)) return 2;
+    if (ratq_qmodel_eval(model_path, data_path, limit, (int)batch, isatty(fileno(stderr)) && !json, engine, &r))
+        return 2;
     double dt = ratq_now() - t0, rate = r.n / (dt > 0 ? dt : 1e-9);
     double t1 = r.n ? (double)r.top1 / r.n : 0, t5 = r.n ? (double)r.top5 / r.n : 0;
     if (json)
-        printf("{\"model\":\"%s\",\"engine\":\"int\",\"data\":\"%s\",\"images\":%lld,\"top1\":%.17g,\"top5\":%.17g,"
-               "\"images_per_s\":%.6g}\n", model_path, data_path, (long long)r.n, t1, t5, rate);
+        printf("{\"model\":\"%s\",\"engine\":\"int\",\"int_engine\":\"%s\",\"data\":\"%s\",\"images\":%lld,"
+               "\"top1\":%.17g,\"top5\":%.17g,\"images_per_s\":%.6g}\n", model_path, ratq_engine_name(engine), data_path,
+               (long long)r.n, t1, t5, rate);
     else
-        printf("model   %s (integer, CPU integer engine)\ndata    %s\nimages  %lld\ntop-1   %.4f (%lld)\n"
-               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %ld)\n", model_path, data_path, (long long)r.n, t1,
-               (long long)r.top1, t5, (long long)r.top5, rate, batch);
+        printf("model   %s (integer, CPU integer engine: %s)\ndata    %s\nimages  %lld\ntop-1   %.4f (%lld)\n"
+               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %ld)\n", model_path, ratq_engine_name(engine),
+               data_path, (long long)r.n, t1, (long long)r.top1, t5, (long long)r.top5, rate, batch);
     return 0;
 }
 
@@ -91,6 +95,7 @@ int cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *data_path = NULL, *transform = "auto", *classes = NULL;
     long limit = -1, batch = 32, threads = 0, workers = 2;
     int json = 0;
+    ratq_engine engine = RATQ_ENGINE_FAST;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -107,6 +112,11 @@ int cmd_eval(int argc, char **argv) {
             transform = argv[++i];
         } else if (!strcmp(a, "--classes") && has) {
             classes = argv[++i];
+        } else if (!strcmp(a, "--engine") && has) {
+            if (ratq_engine_from_name(argv[++i], &engine)) {
+                ratq_error("eval: --engine: '%s' is not fast or ref", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--limit") && has) {
             if (parse_int(argv[++i], a, 1, 1L << 40, &limit)) return 2;
         } else if (!strcmp(a, "--batch") && has) {
@@ -129,7 +139,7 @@ int cmd_eval(int argc, char **argv) {
     if (threads > 0) omp_set_num_threads((int)threads);
 #endif
 
-    if (is_integer_model(model_path)) return eval_integer(model_path, data_path, limit, batch, json);
+    if (is_integer_model(model_path)) return eval_integer(model_path, data_path, limit, batch, json, engine);
     ratq_effnet m;
     if (ratq_effnet_load(&m, model_path) != 0) return 2;
     ratq_data_options dopt = {.classes_file = classes};

@@ -1,9 +1,11 @@
-// cmd_qmodel_info.c — `ratq qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] [--rounding MODE]`
+// cmd_qmodel_info.c — `ratq qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] [--rounding MODE]
+//                                       [--engine fast|ref]`
 //
 // Loads (and fully validates) an integer model. Without --image it prints the header and the op table
-// (kind, inputs, geometry, zero points, clamp, rescaler range). With --image it classifies each image on the
-// CPU integer engine and prints only "IMAGE: class C logits l0 l1 ..." per image — the exact line the exported
-// C program (`ratq export-c`) prints. IMAGE: raw u8 h*w*c bytes or a binary PPM (P6, maxval 255).
+// (kind, inputs, geometry, zero points, clamp, rescaler range). With --image it classifies each image on a
+// CPU integer engine (--engine fast, the default, or ref: the same integers) and prints only
+// "IMAGE: class C logits l0 l1 ..." per image — the exact line the exported C program (`ratq export-c`) prints.
+// IMAGE: raw u8 h*w*c bytes or a binary PPM (P6, maxval 255).
 // Exit codes: 0, 2 bad input or usage (one error line).
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: ratq qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] "
-                    "[--rounding tflite|single|half_even]\n");
+                    "[--rounding tflite|single|half_even] [--engine fast|ref]\n");
     return 2;
 }
 
@@ -57,6 +59,7 @@ int cmd_qmodel_info(int argc, char **argv) {
     const char **images = calloc((size_t)argc, sizeof *images);
     int n_images = 0, k = 0, have_rounding = 0, rc = 0;
     ratq_rounding rounding = RATQ_ROUND_SINGLE;
+    ratq_engine engine = RATQ_ENGINE_FAST;
     if (!images) return 2;
     for (int i = 1; i < argc && !rc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -81,6 +84,11 @@ int cmd_qmodel_info(int argc, char **argv) {
                 rc = 2;
             }
             have_rounding = 1;
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc) {
+            if (ratq_engine_from_name(argv[++i], &engine)) {
+                ratq_error("--engine: '%s' is not fast or ref", argv[i]);
+                rc = 2;
+            }
         } else {
             ratq_error("qmodel-info: unknown or incomplete option '%s'", argv[i]);
             rc = usage();
@@ -112,7 +120,7 @@ int cmd_qmodel_info(int argc, char **argv) {
             break;
         }
         ratq_qmodel_input_from_u8(&m, u8, (int64_t)px, q);
-        if (ratq_qmodel_run(&m, q, 1, NULL, logits, NULL)) {
+        if (ratq_qmodel_run_engine(&m, engine, q, 1, NULL, logits, NULL)) {
             rc = 2;
             break;
         }
