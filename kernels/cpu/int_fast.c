@@ -197,8 +197,8 @@ int ratq_fast_pack_depthwise(ratq_fast_weights *p, const ratq_conv_shape *sh, co
 
 // Rows [m0, m0 + rows) of the im2col matrix of group g: A[r][k] = x + input_offset at tap k = (ky, kx, ic), 0 for a
 // tap outside the input and for the pad column k = K (K odd).
-static void im2col(const ratq_conv_shape *sh, const int8_t *in, int32_t input_offset, int g, int64_t m0, int rows,
-                   int lda, int16_t *A) {
+static void im2col(const ratq_fast_kernels *kr, const ratq_conv_shape *sh, const int8_t *in, int32_t input_offset,
+                   int g, int64_t m0, int rows, int lda, int16_t *A) {
     const int icg = sh->in_c / sh->groups;
     const int K = sh->kernel_h * sh->kernel_w * icg;
     for (int r = 0; r < rows; r++) {
@@ -215,7 +215,7 @@ static void im2col(const ratq_conv_shape *sh, const int8_t *in, int32_t input_of
                     continue;
                 }
                 const int8_t *src = in + ((n * sh->in_h + iy) * sh->in_w + ix) * sh->in_c + (int64_t)g * icg;
-                for (int c = 0; c < icg; c++) dst[c] = (int16_t)(src[c] + input_offset);
+                kr->widen(src, icg, input_offset, dst);
             }
         }
         if (lda > K) dst[0] = 0;
@@ -256,7 +256,7 @@ static int conv_run(const ratq_conv_shape *sh, const int8_t *in, int32_t input_o
         const int rows = (int)(M - m0 < mc ? M - m0 : mc);
         int32_t *C = rq ? (int32_t *)(mine + a_bytes) : acc + m0 * oc; // [rows][oc]
         for (int g = 0; g < G; g++) {
-            im2col(sh, in, input_offset, g, m0, rows, lda, A);
+            im2col(kr, sh, in, input_offset, g, m0, rows, lda, A);
             kr->gemm(rows, N, p->kpairs, A, lda, p->w + g * wstride, kbias + (int64_t)g * N, C + (int64_t)g * N, oc);
         }
         if (nfix) fix_bias(C, rows, oc, bias, fix, nfix);

@@ -34,4 +34,8 @@ static void depthwise_c(int C, int kpairs, const int8_t *const *taps, const int1
     }
 }
 
-const ratq_fast_kernels ratq_fast_kernels_c = {"c", gemm_c, depthwise_c, ratq_fast_requant_rows};
+static void widen_c(const int8_t *src, int n, int32_t offset, int16_t *dst) {
+    for (int i = 0; i < n; i++) dst[i] = (int16_t)(src[i] + offset);
+}
+
+const ratq_fast_kernels ratq_fast_kernels_c = {"c", gemm_c, depthwise_c, widen_c, ratq_fast_requant_rows};

@@ -22,6 +22,8 @@ typedef struct {
     //   taps [2*kpairs] int8 row pointers (channel c at taps[t][c]), W int16 [kpairs][C][2], acc int32 [C].
     void (*depthwise)(int C, int kpairs, const int8_t *const *taps, const int16_t *W, const int32_t *bias2,
                       int32_t *acc);
+    // dst[i] = src[i] + offset (int8 -> int16; the caller keeps the sum within int16), i < n: im2col's row copy.
+    void (*widen)(const int8_t *src, int n, int32_t offset, int16_t *dst);
     // out[r][c] = ratq_requantize(acc[r][c], rescale of channel c, ...), r < rows, c < n (math/rescale.h).
     void (*requant)(const int32_t *acc, int64_t rows, int n, const ratq_requant_s8 *rq, int8_t *out);
 } ratq_fast_kernels;

@@ -298,6 +298,52 @@ static void test_add_gap_requant(int trials, uint64_t seed) {
     }
 }
 
+// The output stage alone, aimed at the vector epilogue's cases: rescalers from 2^-45 to 2^9 (right shifts up to
+// k + 31, left shifts, m = 0), powers of two (many exact ties), accumulators over the whole int32 range and at
+// half-way points, per-channel and per-tensor, channel tails, zero points and clamps anywhere in int8.
+static void test_requant_edges(int trials, uint64_t seed) {
+    uint64_t st = seed;
+    long ties = 0;
+    for (int t = 0; t < trials; t++) {
+        const int n = (int)ratq_test_range(&st, 1, 45), rows = (int)ratq_test_range(&st, 1, 40), k = (int)ratq_test_range(&st, 1, 31);
+        ratq_rescale *rs = xmalloc(sizeof(ratq_rescale) * n);
+        int32_t *acc = xmalloc(sizeof(int32_t) * n * rows);
+        int8_t *o_ref = xmalloc((size_t)n * rows), *o_fast = xmalloc((size_t)n * rows);
+        for (int c = 0; c < n; c++) {
+            const int e = (int)ratq_test_range(&st, -9, 45);
+            const double M = ratq_test_range(&st, 0, 3) ? ldexp(1.0 + ratq_test_unit(&st), -e) : ldexp(1.0, -e);
+            if (ratq_rescale_from_real(M, k, &rs[c]) || ratq_test_range(&st, 0, 40) == 0) rs[c] = (ratq_rescale){0, 0};
+        }
+        for (int i = 0; i < n * rows; i++) {
+            const ratq_rescale r = rs[i % n];
+            switch (ratq_test_range(&st, 0, 4)) {
+            case 0: acc[i] = (int32_t)(ratq_test_rng(&st) & 0xffffffffu); break;
+            case 1: acc[i] = ratq_test_range(&st, 0, 1) ? INT32_MIN + (int32_t)ratq_test_range(&st, 0, 3) : INT32_MAX - (int32_t)ratq_test_range(&st, 0, 3); break;
+            case 2: acc[i] = (int32_t)ratq_test_range(&st, -3000, 3000); break;
+            default: { // acc * m at (or one off) a half-way point of 2^s, when that fits
+                const int d = r.s - ratq_bitlen_u32((uint32_t)r.m) + 1;
+                const int64_t j = ratq_test_range(&st, -200, 200), half = d >= 1 && d < 31 ? (int64_t)1 << (d - 1) : 0;
+                const int64_t v = half ? (2 * j + 1) * half * ((int64_t)1 << (ratq_bitlen_u32((uint32_t)r.m) - 1)) / (r.m ? r.m : 1) : j;
+                acc[i] = (int32_t)ratq_clamp_i64(v + ratq_test_range(&st, -1, 1), INT32_MIN, INT32_MAX);
+                ties += half != 0;
+            }
+            }
+        }
+        const int32_t lo = (int32_t)ratq_test_range(&st, -128, 127), hi = (int32_t)ratq_test_range(&st, lo, 127);
+        ratq_requant_s8 rq = {rs, (int)ratq_test_range(&st, 0, 3) != 0, (int32_t)ratq_test_range(&st, -128, 127), lo, hi,
+                              random_rounding(&st)};
+        ratq_requantize_s8_cpu(acc, (int64_t)n * rows, n, &rq, o_ref);
+        ratq_requantize_s8_fast(acc, (int64_t)n * rows, n, &rq, o_fast);
+        int64_t f = 0;
+        const long d = count_diff_i8(o_ref, o_fast, (int64_t)n * rows, &f);
+        CHECK_MSG(d == 0, "requant edge trial %d (k %d, rounding %d, channel %d m %d s %d, acc %d): %ld differ, first ref %d fast %d",
+                  t, k, (int)rq.rounding, (int)(f % n), rs[rq.per_channel ? f % n : 0].m, rs[rq.per_channel ? f % n : 0].s,
+                  acc[f], d, o_ref[f], o_fast[f]);
+        free(rs), free(acc), free(o_ref), free(o_fast);
+    }
+    CHECK_MSG(ties > 1000, "only %ld accumulators aimed at half-way points", ties);
+}
+
 // Extreme operands: every product -128 * -128 = 2^14 (a vpmaddubsw-style int16 pair sum 2^15 would saturate),
 // +127 * -128, and x + offset = 255 against w = -128; the accumulators also equal their closed form.
 static void test_extremes(void) {
@@ -355,6 +401,7 @@ int main(void) {
         test_lite0_shapes();
         test_fc_random(120, 200 + pass);
         test_add_gap_requant(60, 300 + pass);
+        test_requant_edges(3000, 400 + pass);
         test_extremes();
         CHECK_MSG(ratq_test_failures == before, "%s kernels differ from the reference", ratq_fast_isa());
     }
