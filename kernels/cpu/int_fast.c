@@ -103,6 +103,14 @@ static void fix_bias(int32_t *acc, int64_t rows, int ld, const int32_t *bias, co
         }
 }
 
+// The output stage's per-channel constants for one op (NULL when out of memory: the caller falls back).
+static void *requant_plan(const ratq_fast_kernels *kr, const ratq_requant_s8 *rq, int n) {
+    const size_t bytes = (kr->plan_bytes(n) + 63) / 64 * 64;
+    void *plan = aligned_alloc(64, bytes ? bytes : 64);
+    if (plan) kr->prepare(rq, n, plan);
+    return plan;
+}
+
 // ---- packing -----------------------------------------------------------------------------------------------
 
 void ratq_fast_weights_free(ratq_fast_weights *p) {
@@ -238,10 +246,12 @@ static int conv_run(const ratq_conv_shape *sh, const int8_t *in, int32_t input_o
     char *scratch = malloc((a_bytes + c_bytes) * (size_t)T);
     int32_t *kbias = malloc((size_t)oc * sizeof(int32_t));
     int *fix = malloc((size_t)oc * sizeof(int));
-    if (!scratch || !kbias || !fix) {
+    void *plan = rq ? requant_plan(kr, rq, oc) : NULL;
+    if (!scratch || !kbias || !fix || (rq && !plan)) {
         free(scratch);
         free(kbias);
         free(fix);
+        free(plan);
         return -1;
     }
     const int nfix = split_bias(bias, oc, sum_bound, kbias, fix);
@@ -260,11 +270,12 @@ static int conv_run(const ratq_conv_shape *sh, const int8_t *in, int32_t input_o
             kr->gemm(rows, N, p->kpairs, A, lda, p->w + g * wstride, kbias + (int64_t)g * N, C + (int64_t)g * N, oc);
         }
         if (nfix) fix_bias(C, rows, oc, bias, fix, nfix);
-        if (rq) kr->requant(C, rows, oc, rq, out + m0 * oc);
+        if (rq) kr->requant(plan, C, rows, oc, rq, out + m0 * oc);
     }
     free(scratch);
     free(kbias);
     free(fix);
+    free(plan);
     return 0;
 }
 
@@ -321,11 +332,13 @@ static int depthwise_run(const ratq_conv_shape *sh, const int8_t *in, int32_t in
     int *fix = malloc((size_t)C * sizeof(int));
     int8_t *pad = malloc((size_t)C);
     char *scratch = malloc(acc_bytes * (size_t)T + 1);
-    if (!bias2 || !fix || !pad || !scratch) {
+    void *plan = rq ? requant_plan(kr, rq, C) : NULL;
+    if (!bias2 || !fix || !pad || !scratch || (rq && !plan)) {
         free(bias2);
         free(fix);
         free(pad);
         free(scratch);
+        free(plan);
         return -1;
     }
     const int nfix = split_bias(bias, C, sum_bound, bias2, fix);
@@ -349,12 +362,13 @@ static int depthwise_run(const ratq_conv_shape *sh, const int8_t *in, int32_t in
             kr->depthwise(C, p->kpairs, tp, p->w, bias2, a + (int64_t)ox * C);
         }
         if (nfix) fix_bias(a, sh->out_w, C, bias, fix, nfix);
-        if (rq) kr->requant(a, sh->out_w, C, rq, out + row * row_len);
+        if (rq) kr->requant(plan, a, sh->out_w, C, rq, out + row * row_len);
     }
     free(bias2);
     free(fix);
     free(pad);
     free(scratch);
+    free(plan);
     return 0;
 }
 
@@ -432,6 +446,11 @@ void ratq_requantize_s8_fast(const int32_t *acc, int64_t count, int channels, co
         return;
     }
     const ratq_fast_kernels *kr = kernels();
+    void *plan = requant_plan(kr, rq, channels);
+    if (!plan) {
+        ratq_requantize_s8_cpu(acc, count, channels, rq, out);
+        return;
+    }
     const int64_t rows = count / channels, items = (rows + ROWS_PER_ITEM - 1) / ROWS_PER_ITEM;
     const int T = threads_for(items);
 #ifdef _OPENMP
@@ -439,17 +458,14 @@ void ratq_requantize_s8_fast(const int32_t *acc, int64_t count, int channels, co
 #endif
     for (int64_t i = 0; i < items; i++) {
         const int64_t r0 = i * ROWS_PER_ITEM, nr = rows - r0 < ROWS_PER_ITEM ? rows - r0 : ROWS_PER_ITEM;
-        kr->requant(acc + r0 * channels, nr, channels, rq, out + r0 * channels);
+        kr->requant(plan, acc + r0 * channels, nr, channels, rq, out + r0 * channels);
     }
+    free(plan);
 }
 
 // out = R_out(sat32(ta[a] + tb[b])) with ta[v] = R_1((v + input1_offset) * 2^left_shift), tb likewise: the same
-// calls of math/rescale.h on the same operands as ratq_add_s8_cpu, the input terms looked up per int8 value.
-#define ADD_LOOP(MODE)                                                                                                \
-    for (int64_t i = i0; i < i1; i++)                                                                                 \
-        out[i] = (int8_t)ratq_requantize(ratq_sat_i32((int64_t)ta[a[i] + 128] + tb[b[i] + 128]), p->output,          \
-                                         p->output_offset, p->act_min, p->act_max, MODE);
-
+// calls of math/rescale.h on the same operands as ratq_add_s8_cpu, the input terms looked up per int8 value; the
+// sums (64-bit, saturated) then go through the kernels' output stage as [count / 8][8] with one rescaler.
 void ratq_add_s8_fast(int64_t count, const int8_t *a, const int8_t *b, const ratq_add_params_s8 *p, int8_t *out) {
     const int32_t lift = (int32_t)1 << p->left_shift;
     int32_t ta[256], tb[256];
@@ -457,19 +473,28 @@ void ratq_add_s8_fast(int64_t count, const int8_t *a, const int8_t *b, const rat
         ta[v + 128] = ratq_scale((v + p->input1_offset) * lift, p->input1, p->rounding);
         tb[v + 128] = ratq_scale((v + p->input2_offset) * lift, p->input2, p->rounding);
     }
-    const int64_t step = 16384, items = (count + step - 1) / step;
+    const ratq_fast_kernels *kr = kernels();
+    const ratq_requant_s8 rq = {&p->output, 0, p->output_offset, p->act_min, p->act_max, p->rounding};
+    enum { STEP = 4096, LANES = 8 };
+    void *plan = requant_plan(kr, &rq, LANES);
+    if (!plan) {
+        ratq_add_s8_cpu(count, a, b, p, out);
+        return;
+    }
+    const int64_t items = (count + STEP - 1) / STEP;
     const int T = threads_for(items);
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(T) if (T > 1)
 #endif
     for (int64_t it = 0; it < items; it++) {
-        const int64_t i0 = it * step, i1 = count - i0 < step ? count : i0 + step;
-        switch (p->rounding) {
-        case RATQ_ROUND_TFLITE: ADD_LOOP(RATQ_ROUND_TFLITE) break;
-        case RATQ_ROUND_HALF_EVEN: ADD_LOOP(RATQ_ROUND_HALF_EVEN) break;
-        default: ADD_LOOP(RATQ_ROUND_SINGLE) break;
-        }
+        const int64_t i0 = it * STEP, n = count - i0 < STEP ? count - i0 : STEP, n8 = n / LANES * LANES;
+        int32_t sum[STEP];
+        for (int64_t i = 0; i < n; i++) sum[i] = ratq_sat_i32((int64_t)ta[a[i0 + i] + 128] + tb[b[i0 + i] + 128]);
+        kr->requant(plan, sum, n8 / LANES, LANES, &rq, out + i0);
+        for (int64_t i = n8; i < n; i++)
+            out[i0 + i] = (int8_t)ratq_requantize(sum[i], p->output, p->output_offset, p->act_min, p->act_max, p->rounding);
     }
+    free(plan);
 }
 
 // acc[c] = sat32(sum_i x_i[c] + input_offset * h * w): the int32 sums of x are exact for h * w < 2^24.

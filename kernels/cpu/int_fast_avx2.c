@@ -109,143 +109,158 @@ static void widen_avx2(const int8_t *src, int n, int32_t offset, int16_t *dst) {
 
 // ---- output stage ------------------------------------------------------------------------------------------
 // 8 channels x all rows at a time, for the channels where math/rescale.h's arithmetic is one 64-bit product and
-// shifts (the others, and the last n % 8 channels, go through ratq_requantize itself):
+// shifts (the others, and the last n % 8 channels, go through ratq_requantize itself; m = 0 gives q = 0 in every
+// mode, as in rescale.h):
 //   single    (s >= 1): q = (p + 2^(s-1)) >> s,                 p = acc * m
 //   half_even (s >= 1): q = (p + 2^(s-1) - 1 + bit_s(p)) >> s   (floor; +1 above the half, and at the half when
 //                                                                 floor(p / 2^s) is odd)
-//   tflite    (m > 0, t = bitlen(m) - s <= 0, e = -t):
+//     with acc first clamped to [-A, A], A = ceil(2^(s+10) / m) (no clamp when A > INT32_MAX): beyond A,
+//     |q| >= 2^10 > |lo - zp|, |hi - zp| before and after the clamp (q is monotone in acc), and inside it
+//     |q| <= 2^10 + M + 1 < 2^31, so q's low 32 bits are q.
+//   tflite    (t = bitlen(m) - s <= 0, e = -t):
 //             h = (acc * m31 + 2^30) >> 31                      (= srdhm: the nudge 1 - 2^30 with truncation is
 //                                                                 the same floor), m31 = m * 2^(31 - bitlen(m))
 //             q = (h >> e) + ((h & (2^e - 1)) > (2^e - 1) / 2 + (h < 0))   (= rounding_divide_by_pot)
-//   y = clamp(q, lo - zp, hi - zp) + zp   (= clamp(sat32(q) + zp, lo, hi) for |zp| <= 2^16, -128 <= lo, hi <= 127)
+//   y = clamp(q, lo - zp, hi - zp) + zp   (= clamp(sat32(q) + zp, lo, hi) for |zp| <= 255, -128 <= lo, hi <= 127)
 // 64-bit arithmetic shift by a lane count (AVX2 has only the logical one): x >> s = ((x + 2^63) >>> s) - 2^(63-s).
 // tests/cpu/test_int_fast.c checks this against ratq_requantize over the whole int32 range, every k and mode.
 enum { LANES = 8 };
 
 typedef struct {
-    int ok;                    // every lane in the vector domain above
-    __m256i m;                 // int32 [8]: m (single, half_even) or m31 (tflite)
-    __m256i add_e, add_o;      // int64 [4] even / odd lanes: 2^(s-1) (- 1 for half_even) + 2^63
-    __m256i sh_e, sh_o;        // int64 [4]: s
-    __m256i lo_e, lo_o, hi_e, hi_o; // int64 [4]: lo - zp + 2^(63-s), hi - zp + 2^(63-s) (the clamp before the unbias)
-    __m256i sub_e, sub_o;      // int64 [4]: 2^(63-s) - zp
-    __m256i e, mask, thr;      // tflite, int32 [8]: e, 2^e - 1, (2^e - 1) >> 1
+    int ok;                // every lane in the vector domain above
+    __m256i m;             // int32 [8]: m (single, half_even) or m31 (tflite)
+    __m256i add_e, add_o;  // int64 [4] even / odd lanes: 2^(s-1) (- 1 for half_even) + 2^63
+    __m256i sh_e, sh_o;    // int64 [4]: s
+    __m256i off;           // int32 [8]: low 32 bits of 2^(63-s)
+    __m256i amin, amax;    // int32 [8]: the accumulator clamp [-A, A]
+    __m256i e, mask, thr;  // tflite, int32 [8]: e, 2^e - 1, (2^e - 1) >> 1
+    __m256i lo, hi, zp;    // int32 [8]: lo - zp, hi - zp, zp
 } block_consts;
 
 static void block_setup(const ratq_requant_s8 *rq, int c0, block_consts *b) {
-    int32_t m[LANES], e[LANES], mask[LANES], thr[LANES];
-    int64_t add[LANES], sh[LANES], lo[LANES], hi[LANES], sub[LANES];
-    const int64_t zp = rq->output_offset;
-    b->ok = zp >= -65536 && zp <= 65536 && rq->act_min >= -128 && rq->act_max <= 127; // int8 out: exact packs
+    int32_t m[LANES], e[LANES], mask[LANES], thr[LANES], off[LANES], amin[LANES], amax[LANES];
+    int64_t add[LANES], sh[LANES];
+    const int32_t zp = rq->output_offset;
+    b->ok = zp >= -255 && zp <= 255 && rq->act_min >= -128 && rq->act_max <= 127; // int8 out: exact packs
     for (int j = 0; j < LANES && b->ok; j++) {
         const ratq_rescale r = rq->rescale[rq->per_channel ? c0 + j : 0];
+        const int k = ratq_bitlen_u32((uint32_t)r.m);
         if (rq->rounding == RATQ_ROUND_TFLITE) {
-            const int k = ratq_bitlen_u32((uint32_t)r.m);
-            b->ok = r.m > 0 && k - r.s <= 0 && k - r.s >= -31;
-            m[j] = b->ok ? (int32_t)((uint32_t)r.m << (31 - k)) : 0;
-            e[j] = r.s - k;
-            mask[j] = (int32_t)(((int64_t)1 << (e[j] & 31)) - 1);
+            b->ok = r.m == 0 || (k - r.s <= 0 && k - r.s >= -31); // m = 0: m31 = 0, e = 0 give q = 0
+            m[j] = b->ok && r.m ? (int32_t)((uint32_t)r.m << (31 - k)) : 0;
+            e[j] = b->ok && r.m ? r.s - k : 0;
+            mask[j] = (int32_t)(((int64_t)1 << e[j]) - 1);
             thr[j] = mask[j] >> 1;
-            lo[j] = rq->act_min - zp, hi[j] = rq->act_max - zp; // 32-bit clamp
-            add[j] = sh[j] = sub[j] = 0;
+            add[j] = sh[j] = off[j] = 0;
+            amin[j] = INT32_MIN, amax[j] = INT32_MAX;
         } else {
-            b->ok = r.m > 0 && r.s >= 1 && r.s <= 62;
-            const int s = b->ok ? r.s : 1;
-            const int64_t off = (int64_t)((uint64_t)1 << (63 - s));
+            b->ok = r.m == 0 || (r.s >= 1 && r.s <= 62); // m = 0 (the zero multiplier): s = 1 gives q = 0
+            const int s = b->ok && r.m ? r.s : 1;
             m[j] = r.m;
             sh[j] = s;
             add[j] = (int64_t)((((uint64_t)1 << (s - 1)) - (rq->rounding == RATQ_ROUND_HALF_EVEN)) | ((uint64_t)1 << 63));
-            lo[j] = rq->act_min - zp + off, hi[j] = rq->act_max - zp + off;
-            sub[j] = off - zp;
+            off[j] = (int32_t)(uint32_t)((uint64_t)1 << (63 - s));
+            // A = ceil(2^(s+10) / m) > 2^(s+10-k): certainly above INT32_MAX when s + 10 - k >= 31
+            const uint64_t A = !b->ok || !r.m || s + 10 - k >= 31 ? (uint64_t)1 << 32
+                                                          : (((uint64_t)1 << (s + 10)) + (uint64_t)r.m - 1) / (uint64_t)r.m;
+            amax[j] = A > INT32_MAX ? INT32_MAX : (int32_t)A;
+            amin[j] = A > INT32_MAX ? INT32_MIN : -(int32_t)A;
             e[j] = mask[j] = thr[j] = 0;
         }
     }
     if (!b->ok) return;
+#define LOAD32(a) _mm256_loadu_si256((const __m256i *)(a))
 #define EVEN(a) _mm256_set_epi64x(a[6], a[4], a[2], a[0])
 #define ODD(a) _mm256_set_epi64x(a[7], a[5], a[3], a[1])
-    b->m = _mm256_loadu_si256((const __m256i *)m);
+    b->m = LOAD32(m), b->off = LOAD32(off), b->amin = LOAD32(amin), b->amax = LOAD32(amax);
+    b->e = LOAD32(e), b->mask = LOAD32(mask), b->thr = LOAD32(thr);
     b->add_e = EVEN(add), b->add_o = ODD(add), b->sh_e = EVEN(sh), b->sh_o = ODD(sh);
-    b->lo_e = EVEN(lo), b->lo_o = ODD(lo), b->hi_e = EVEN(hi), b->hi_o = ODD(hi);
-    b->sub_e = EVEN(sub), b->sub_o = ODD(sub);
+#undef LOAD32
 #undef EVEN
 #undef ODD
-    int32_t lo32[LANES], hi32[LANES];
-    for (int j = 0; j < LANES; j++) lo32[j] = (int32_t)lo[j], hi32[j] = (int32_t)hi[j];
-    b->e = _mm256_loadu_si256((const __m256i *)e);
-    b->mask = _mm256_loadu_si256((const __m256i *)mask);
-    b->thr = _mm256_loadu_si256((const __m256i *)thr);
-    if (rq->rounding == RATQ_ROUND_TFLITE) { // the 32-bit clamp bounds ride in lo_e / hi_e
-        b->lo_e = _mm256_loadu_si256((const __m256i *)lo32);
-        b->hi_e = _mm256_loadu_si256((const __m256i *)hi32);
-    }
+    b->lo = _mm256_set1_epi32(rq->act_min - zp), b->hi = _mm256_set1_epi32(rq->act_max - zp);
+    b->zp = _mm256_set1_epi32(zp);
 }
 
-// single / half_even on 4 lanes: p int64, returns y (low dword of each qword).
-ALWAYS_INLINE __m256i shift_round4(__m256i p, __m256i add, __m256i sh, __m256i lo, __m256i hi, __m256i sub, int half_even) {
+// single / half_even on 4 lanes: p int64; returns floor(q) + 2^(63-s) (q's low dword after subtracting off).
+ALWAYS_INLINE __m256i shift_round4(__m256i p, __m256i add, __m256i sh, int half_even) {
     __m256i u = _mm256_add_epi64(p, add);
     if (half_even) u = _mm256_add_epi64(u, _mm256_and_si256(_mm256_srlv_epi64(p, sh), _mm256_set1_epi64x(1)));
-    __m256i r = _mm256_srlv_epi64(u, sh); // floor(q) + 2^(63-s), < 2^63
-    r = _mm256_blendv_epi8(r, lo, _mm256_cmpgt_epi64(lo, r));
-    r = _mm256_blendv_epi8(r, hi, _mm256_cmpgt_epi64(r, hi));
-    return _mm256_sub_epi64(r, sub);
+    return _mm256_srlv_epi64(u, sh);
 }
 
-ALWAYS_INLINE __m256i requant8(__m256i a, const block_consts *b, ratq_rounding mode, __m256i zp) {
-    const __m256i a_o = _mm256_srli_epi64(a, 32), m_o = _mm256_srli_epi64(b->m, 32);
-    const __m256i p_e = _mm256_mul_epi32(a, b->m), p_o = _mm256_mul_epi32(a_o, m_o);
+ALWAYS_INLINE __m256i requant8(__m256i a, const block_consts *b, ratq_rounding mode) {
+    __m256i q;
     if (mode == RATQ_ROUND_TFLITE) {
         const __m256i half = _mm256_set1_epi64x((int64_t)1 << 30);
+        const __m256i p_e = _mm256_mul_epi32(a, b->m), p_o = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b->m, 32));
         const __m256i h = _mm256_blend_epi32(_mm256_srli_epi64(_mm256_add_epi64(p_e, half), 31),
                                              _mm256_slli_epi64(_mm256_add_epi64(p_o, half), 1), 0xAA);
         const __m256i neg = _mm256_cmpgt_epi32(_mm256_setzero_si256(), h);
         const __m256i inc = _mm256_cmpgt_epi32(_mm256_and_si256(h, b->mask), _mm256_sub_epi32(b->thr, neg));
-        __m256i q = _mm256_sub_epi32(_mm256_srav_epi32(h, b->e), inc);
-        q = _mm256_min_epi32(_mm256_max_epi32(q, b->lo_e), b->hi_e);
-        return _mm256_add_epi32(q, zp);
+        q = _mm256_sub_epi32(_mm256_srav_epi32(h, b->e), inc);
+    } else {
+        a = _mm256_min_epi32(_mm256_max_epi32(a, b->amin), b->amax);
+        const __m256i p_e = _mm256_mul_epi32(a, b->m), p_o = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b->m, 32));
+        const int he = mode == RATQ_ROUND_HALF_EVEN;
+        const __m256i r = _mm256_blend_epi32(shift_round4(p_e, b->add_e, b->sh_e, he),
+                                             _mm256_slli_epi64(shift_round4(p_o, b->add_o, b->sh_o, he), 32), 0xAA);
+        q = _mm256_sub_epi32(r, b->off);
     }
-    const int he = mode == RATQ_ROUND_HALF_EVEN;
-    const __m256i y_e = shift_round4(p_e, b->add_e, b->sh_e, b->lo_e, b->hi_e, b->sub_e, he);
-    const __m256i y_o = shift_round4(p_o, b->add_o, b->sh_o, b->lo_o, b->hi_o, b->sub_o, he);
-    return _mm256_blend_epi32(y_e, _mm256_slli_epi64(y_o, 32), 0xAA);
+    q = _mm256_min_epi32(_mm256_max_epi32(q, b->lo), b->hi);
+    return _mm256_add_epi32(q, b->zp);
 }
 
-ALWAYS_INLINE void requant_block(const int32_t *acc, int64_t rows, int n, const block_consts *b, ratq_rounding mode,
-                                 int32_t zp32, int8_t *out) {
-    const __m256i zp = _mm256_set1_epi32(mode == RATQ_ROUND_TFLITE ? zp32 : 0);
-    for (int64_t r = 0; r < rows; r++) {
-        const __m256i y = requant8(_mm256_loadu_si256((const __m256i *)(acc + r * n)), b, mode, zp);
-        const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
-        _mm_storel_epi64((__m128i *)(out + r * n), _mm_packs_epi16(y16, y16)); // y in [lo, hi]: exact packs
-    }
+static size_t plan_bytes_avx2(int n) { return (size_t)(n / LANES) * sizeof(block_consts); }
+
+static void prepare_avx2(const ratq_requant_s8 *rq, int n, void *plan) {
+    block_consts *b = plan;
+    for (int i = 0; i < n / LANES; i++) block_setup(rq, i * LANES, &b[i]);
 }
 
-static void requant_avx2(const int32_t *acc, int64_t rows, int n, const ratq_requant_s8 *rq, int8_t *out) {
-    int c0 = 0;
-    for (; c0 + LANES <= n; c0 += LANES) {
-        block_consts b;
-        block_setup(rq, c0, &b);
-        if (!b.ok) {
-            for (int64_t r = 0; r < rows; r++)
-                for (int j = 0; j < LANES; j++) {
-                    const int c = c0 + j;
-                    out[r * n + c] = (int8_t)ratq_requantize(acc[r * n + c], rq->rescale[rq->per_channel ? c : 0],
-                                                             rq->output_offset, rq->act_min, rq->act_max, rq->rounding);
-                }
-            continue;
-        }
-        switch (rq->rounding) {
-        case RATQ_ROUND_TFLITE: requant_block(acc + c0, rows, n, &b, RATQ_ROUND_TFLITE, rq->output_offset, out + c0); break;
-        case RATQ_ROUND_HALF_EVEN: requant_block(acc + c0, rows, n, &b, RATQ_ROUND_HALF_EVEN, 0, out + c0); break;
-        default: requant_block(acc + c0, rows, n, &b, RATQ_ROUND_SINGLE, 0, out + c0); break;
-        }
-    }
-    for (int64_t r = 0; c0 < n && r < rows; r++)
-        for (int c = c0; c < n; c++)
+static void requant_scalar(const int32_t *acc, int64_t r0, int64_t r1, int n, int c0, int c1, const ratq_requant_s8 *rq,
+                           int8_t *out) {
+    for (int64_t r = r0; r < r1; r++)
+        for (int c = c0; c < c1; c++)
             out[r * n + c] = (int8_t)ratq_requantize(acc[r * n + c], rq->rescale[rq->per_channel ? c : 0],
                                                      rq->output_offset, rq->act_min, rq->act_max, rq->rounding);
 }
 
-const ratq_fast_kernels ratq_fast_kernels_avx2 = {"avx2", gemm_avx2, depthwise_avx2, widen_avx2, requant_avx2};
+// Tiles of ROWS rows x all channel blocks (the tile stays in L1 across its blocks).
+enum { ROWS = 16 };
+
+ALWAYS_INLINE void requant_mode(const block_consts *plan, const int32_t *acc, int64_t rows, int n,
+                                const ratq_requant_s8 *rq, int8_t *out, ratq_rounding mode) {
+    for (int64_t r0 = 0; r0 < rows; r0 += ROWS) {
+        const int64_t r1 = rows - r0 < ROWS ? rows : r0 + ROWS;
+        for (int i = 0; i < n / LANES; i++) {
+            const block_consts *b = &plan[i];
+            const int c0 = i * LANES;
+            if (!b->ok) {
+                requant_scalar(acc, r0, r1, n, c0, c0 + LANES, rq, out);
+                continue;
+            }
+            for (int64_t r = r0; r < r1; r++) {
+                const __m256i y = requant8(_mm256_loadu_si256((const __m256i *)(acc + r * n + c0)), b, mode);
+                const __m128i y16 = _mm_packs_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+                _mm_storel_epi64((__m128i *)(out + r * n + c0), _mm_packs_epi16(y16, y16)); // y in [lo, hi]: exact
+            }
+        }
+    }
+    requant_scalar(acc, 0, rows, n, n / LANES * LANES, n, rq, out);
+}
+
+static void requant_avx2(const void *plan, const int32_t *acc, int64_t rows, int n, const ratq_requant_s8 *rq,
+                         int8_t *out) {
+    switch (rq->rounding) {
+    case RATQ_ROUND_TFLITE: requant_mode(plan, acc, rows, n, rq, out, RATQ_ROUND_TFLITE); break;
+    case RATQ_ROUND_HALF_EVEN: requant_mode(plan, acc, rows, n, rq, out, RATQ_ROUND_HALF_EVEN); break;
+    default: requant_mode(plan, acc, rows, n, rq, out, RATQ_ROUND_SINGLE); break;
+    }
+}
+
+const ratq_fast_kernels ratq_fast_kernels_avx2 = {"avx2",       gemm_avx2,    depthwise_avx2,
+                                                   widen_avx2,   plan_bytes_avx2, prepare_avx2, requant_avx2};
 #else
 typedef int ratq_fast_avx2_unavailable; // not built for AVX2 (no -mavx2 on this target)
 #endif

@@ -38,4 +38,16 @@ static void widen_c(const int8_t *src, int n, int32_t offset, int16_t *dst) {
     for (int i = 0; i < n; i++) dst[i] = (int16_t)(src[i] + offset);
 }
 
-const ratq_fast_kernels ratq_fast_kernels_c = {"c", gemm_c, depthwise_c, widen_c, ratq_fast_requant_rows};
+static size_t plan_bytes_c(int n) {
+    (void)n;
+    return 0;
+}
+
+static void prepare_c(const ratq_requant_s8 *rq, int n, void *plan) { (void)rq, (void)n, (void)plan; }
+
+static void requant_c(const void *plan, const int32_t *acc, int64_t rows, int n, const ratq_requant_s8 *rq, int8_t *out) {
+    (void)plan;
+    ratq_fast_requant_rows(acc, rows, n, rq, out);
+}
+
+const ratq_fast_kernels ratq_fast_kernels_c = {"c", gemm_c, depthwise_c, widen_c, plan_bytes_c, prepare_c, requant_c};

@@ -5,6 +5,7 @@
 #ifndef RATQ_CPU_INT_FAST_KERNELS_H
 #define RATQ_CPU_INT_FAST_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "int_ops.h"
@@ -24,8 +25,12 @@ typedef struct {
                       int32_t *acc);
     // dst[i] = src[i] + offset (int8 -> int16; the caller keeps the sum within int16), i < n: im2col's row copy.
     void (*widen)(const int8_t *src, int n, int32_t offset, int16_t *dst);
-    // out[r][c] = ratq_requantize(acc[r][c], rescale of channel c, ...), r < rows, c < n (math/rescale.h).
-    void (*requant)(const int32_t *acc, int64_t rows, int n, const ratq_requant_s8 *rq, int8_t *out);
+    // The output stage over [rows][n] accumulators: out[r][c] = ratq_requantize(acc[r][c], rescale of channel c, ...)
+    // (math/rescale.h), with per-channel constants prepared once per op: plan_bytes(n) bytes (32-byte aligned),
+    // filled by prepare(rq, n, plan).
+    size_t (*plan_bytes)(int n);
+    void (*prepare)(const ratq_requant_s8 *rq, int n, void *plan);
+    void (*requant)(const void *plan, const int32_t *acc, int64_t rows, int n, const ratq_requant_s8 *rq, int8_t *out);
 } ratq_fast_kernels;
 
 extern const ratq_fast_kernels ratq_fast_kernels_c;
