@@ -21,15 +21,41 @@ int ratq_engine_from_name(const char *s, ratq_engine *e) {
     return 0;
 }
 
-static int force_portable;
-void ratq_fast_force_portable(int on) { force_portable = on; }
+static const ratq_fast_kernels *forced; // ratq_fast_set_isa
 
-static const ratq_fast_kernels *kernels(void) {
+static const ratq_fast_kernels *best(void) {
 #ifdef RATQ_FAST_AVX2
-    if (!force_portable && __builtin_cpu_supports("avx2")) return &ratq_fast_kernels_avx2;
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl")) return &ratq_fast_kernels_vnni;
+    if (__builtin_cpu_supports("avx2")) return &ratq_fast_kernels_avx2;
 #endif
     return &ratq_fast_kernels_c;
 }
+
+int ratq_fast_set_isa(const char *name) {
+    if (!name) {
+        forced = NULL;
+        return 0;
+    }
+    const ratq_fast_kernels *all[] = {
+        &ratq_fast_kernels_c,
+#ifdef RATQ_FAST_AVX2
+        &ratq_fast_kernels_avx2,
+        &ratq_fast_kernels_vnni,
+#endif
+    };
+    const ratq_fast_kernels *b = best();
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (strcmp(all[i]->name, name)) continue;
+        // available: the portable kernels, the best one, or AVX2 under AVX512-VNNI
+        if (all[i] == &ratq_fast_kernels_c || all[i] == b || (b != &ratq_fast_kernels_c && !strcmp(name, "avx2"))) {
+            forced = all[i];
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const ratq_fast_kernels *kernels(void) { return forced ? forced : best(); }
 
 const char *ratq_fast_isa(void) { return kernels()->name; }
 

@@ -3,7 +3,8 @@
 // OpenMP threads. Layouts, formulas and saturation rules are those of int_ops.h; the output stage is
 // ratq_requantize from math/rescale.h, called per element (the fast engine never rounds on its own).
 //
-// Kernels (int_fast.c drives, int_fast_c.c = portable C, int_fast_avx2.c = AVX2, chosen at run time):
+// Kernels (int_fast.c drives; int_fast_c.c = portable C, int_fast_avx2.c = AVX2, int_fast_vnni.c = the AVX2 kernels
+// with AVX512-VNNI's vpdpwssd for the multiply-add; chosen at run time):
 //   CONV (any kernel, stride, dilation, groups; 1x1, the 3x3 stem) and FC: int8 GEMM
 //       acc[m][n] = bias[n] + sum_k A[m][k] * B[n][k]
 //     A = im2col of (x + input_offset) widened to int16 (taps outside the input are 0), B = w + filter_offset in
@@ -40,10 +41,11 @@ typedef enum { RATQ_ENGINE_REF = 0, RATQ_ENGINE_FAST = 1 } ratq_engine;
 const char *ratq_engine_name(ratq_engine e);
 int ratq_engine_from_name(const char *s, ratq_engine *e);
 
-// The instruction set the fast kernels use: "avx2" when the CPU has it (run-time check), else "c".
+// The kernels the fast engine uses, chosen at run time: "avx512vnni" (AVX512-VNNI + AVX512VL), else "avx2", else "c".
 const char *ratq_fast_isa(void);
-// Tests: force the portable C kernels (1) or go back to the run-time choice (0).
-void ratq_fast_force_portable(int on);
+// Tests and benchmarks: use the kernels named "c", "avx2" or "avx512vnni" (returns 0; -1 if this CPU or build lacks
+// them), or NULL to go back to the run-time choice.
+int ratq_fast_set_isa(const char *name);
 
 // Weights packed once for repeated calls (the executor packs every op of a model per run).
 typedef struct {

@@ -2,14 +2,25 @@
 // called only when the CPU reports AVX2 (int_fast.c). Products via vpmaddwd on int16 pairs: each product is formed
 // in 32 bits and the pair sum a0*b0 + a1*b1 is exact in int32 for every operand the driver passes (|a|, |b| <= 2^15,
 // not both -2^15; the driver's bound also caps the pair sum); accumulation by vpaddd, exact under the driver's bound.
+// int_fast_vnni.c compiles this file again with RATQ_FAST_VNNI: the multiply-add is then one vpdpwssd (AVX512-VNNI
+// on 256-bit vectors): the same two 32-bit products added to the accumulator, modulo 2^32 like vpaddd.
 #include "int_fast_kernels.h"
 
-#ifdef __AVX2__
+#if defined(__AVX2__) && (!defined(RATQ_FAST_VNNI) || (defined(__AVX512VNNI__) && defined(__AVX512VL__)))
 #include <immintrin.h>
 #include <string.h>
 
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
+#ifdef RATQ_FAST_VNNI
+#define MADD(acc, a, b) _mm256_dpwssd_epi32(acc, a, b) // acc + a0*b0 + a1*b1 per 32-bit lane
+#define KERNELS ratq_fast_kernels_vnni
+#define ISA_NAME "avx512vnni"
+#else
+#define MADD(acc, a, b) _mm256_add_epi32(acc, _mm256_madd_epi16(a, b))
+#define KERNELS ratq_fast_kernels_avx2
+#define ISA_NAME "avx2"
+#endif
 
 // One MR x 16 tile of C: MR rows of A against one packed 16-column block of B.
 ALWAYS_INLINE void gemm_tile(const int mr, int kpairs, const int16_t *A, int lda, const int16_t *B,
@@ -27,8 +38,8 @@ ALWAYS_INLINE void gemm_tile(const int mr, int kpairs, const int16_t *A, int lda
             int32_t pair; // A[r][2kp], A[r][2kp + 1] as one 32-bit lane, broadcast
             memcpy(&pair, A + (int64_t)r * lda + 2 * kp, sizeof pair);
             const __m256i a = _mm256_set1_epi32(pair);
-            acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(a, w0));
-            acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(a, w1));
+            acc[r][0] = MADD(acc[r][0], a, w0);
+            acc[r][1] = MADD(acc[r][1], a, w1);
         }
     }
 #pragma GCC unroll 6
@@ -82,8 +93,8 @@ static void depthwise_avx2(int C, int kpairs, const int8_t *const *taps, const i
             const int16_t *w = W + ((int64_t)p * C + c) * 2;
             const __m256i lo = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(x0, x1));
             const __m256i hi = _mm256_cvtepi8_epi16(_mm_unpackhi_epi8(x0, x1));
-            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(lo, _mm256_loadu_si256((const __m256i *)w)));
-            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(hi, _mm256_loadu_si256((const __m256i *)(w + 16))));
+            a0 = MADD(a0, lo, _mm256_loadu_si256((const __m256i *)w));
+            a1 = MADD(a1, hi, _mm256_loadu_si256((const __m256i *)(w + 16)));
         }
         _mm256_storeu_si256((__m256i *)(acc + c), a0);
         _mm256_storeu_si256((__m256i *)(acc + c + 8), a1);
@@ -259,8 +270,8 @@ static void requant_avx2(const void *plan, const int32_t *acc, int64_t rows, int
     }
 }
 
-const ratq_fast_kernels ratq_fast_kernels_avx2 = {"avx2",       gemm_avx2,    depthwise_avx2,
-                                                   widen_avx2,   plan_bytes_avx2, prepare_avx2, requant_avx2};
+const ratq_fast_kernels KERNELS = {ISA_NAME, gemm_avx2, depthwise_avx2, widen_avx2, plan_bytes_avx2, prepare_avx2,
+                                   requant_avx2};
 #else
-typedef int ratq_fast_avx2_unavailable; // not built for AVX2 (no -mavx2 on this target)
+typedef int ratq_fast_x86_unavailable; // not built for this instruction set (not an x86 target)
 #endif

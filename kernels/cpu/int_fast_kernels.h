@@ -1,5 +1,6 @@
 // int_fast_kernels.h — the inner kernels of the fast integer engine (int_fast.h), one table per instruction set:
-// int_fast_c.c (portable C) and int_fast_avx2.c (AVX2, compiled with -mavx2, chosen at run time). The driver
+// int_fast_c.c (portable C), int_fast_avx2.c (AVX2) and int_fast_vnni.c (the same with AVX512-VNNI's vpdpwssd),
+// the last two compiled for their instruction sets and chosen at run time. The driver
 // int_fast.c packs, gathers, splits the work and calls these. Every kernel is exact under the bounds that the
 // driver checks (int_fast.h): all int32 sums below never overflow.
 #ifndef RATQ_CPU_INT_FAST_KERNELS_H
@@ -36,6 +37,7 @@ typedef struct {
 extern const ratq_fast_kernels ratq_fast_kernels_c;
 #ifdef RATQ_FAST_AVX2
 extern const ratq_fast_kernels ratq_fast_kernels_avx2;
+extern const ratq_fast_kernels ratq_fast_kernels_vnni;
 #endif
 
 #endif

@@ -1,5 +1,5 @@
 // test_int_fast.c — the fast integer engine (kernels/cpu/int_fast.h) equals the reference loops (int_ops.h) bit for
-// bit, with the portable C kernels and with the run-time choice (AVX2 where the CPU has it):
+// bit, with each kernel set the CPU has (portable C, AVX2, AVX512-VNNI):
 //   random shapes: odd channel counts, GEMM row/column tails, 1x1 / 3x3 / 5x5 / 7x7 and rectangular kernels, stride
 //   1-3, dilation, groups, depthwise 3x3 and 5x5 stride 1 and 2, depth multiplier 2 (reference path), every k 1..31,
 //   all three roundings, per-channel and per-tensor rescalers, input offsets over [-127, 128], filter offsets;
@@ -11,6 +11,8 @@
 
 #include "cpu/int_fast.h"
 #include "test_util.h"
+
+static const char *const RATQ_TEST_ISAS[3] = {"c", "avx2", "avx512vnni"}; // each one this CPU has
 
 static void fill_s8(uint64_t *st, int8_t *x, int64_t n, int lo, int hi) {
     for (int64_t i = 0; i < n; i++) x[i] = (int8_t)ratq_test_range(st, lo, hi);
@@ -392,8 +394,8 @@ static void test_extremes(void) {
 }
 
 int main(void) {
-    for (int pass = 0; pass < 2; pass++) {
-        ratq_fast_force_portable(pass == 0);
+    for (int pass = 0; pass < 3; pass++) {
+        if (ratq_fast_set_isa(RATQ_TEST_ISAS[pass])) continue; // not on this CPU
         printf("kernels: %s\n", ratq_fast_isa());
         const long before = ratq_test_failures;
         test_conv_random(260, 1 + pass);
@@ -405,6 +407,7 @@ int main(void) {
         test_extremes();
         CHECK_MSG(ratq_test_failures == before, "%s kernels differ from the reference", ratq_fast_isa());
     }
-    ratq_fast_force_portable(0);
+    CHECK_MSG(ratq_fast_set_isa("c") == 0 && ratq_fast_set_isa("no-such-isa") != 0, "ratq_fast_set_isa");
+    ratq_fast_set_isa(NULL);
     return ratq_test_finish("test_int_fast");
 }

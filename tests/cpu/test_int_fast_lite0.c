@@ -1,12 +1,15 @@
 // test_int_fast_lite0.c — the whole integer EfficientNet-Lite0 on real images (../shared/data/imagenet_sample):
-// ratq_qmodel_run_engine with the fast engine (portable C and run-time kernels) equals the reference engine in every
-// int8 activation of every op, for k = 8 single, k = 31 tflite and k = 4 half_even rescalers.
+// ratq_qmodel_run_engine with the fast engine (portable C, AVX2 and AVX512-VNNI kernels, each where the CPU has it)
+// equals the reference engine in every int8 activation of every op, for k = 8 single, k = 31 tflite and k = 4
+// half_even rescalers.
 // Needs RATQ_WEIGHTS (the converted Lite0 weights; missing = FAIL, as the other lite0 tests); without the shared
 // folder: exit 77 (skipped), unless RATQ_REQUIRE_SHARED=1.
 #include <sys/stat.h>
 
 #include "cpu/int_fast.h"
 #include "test_quant_common.h"
+
+static const char *const RATQ_TEST_ISAS[3] = {"c", "avx2", "avx512vnni"}; // each one this CPU has
 
 static void compare_engines(const ratq_qmodel *im, const int8_t *in, int n, const char *what) {
     int8_t **ref = calloc((size_t)im->n_ops, sizeof *ref), **fast = calloc((size_t)im->n_ops, sizeof *fast);
@@ -15,8 +18,8 @@ static void compare_engines(const ratq_qmodel *im, const int8_t *in, int n, cons
         fast[i] = malloc((size_t)ratq_qop_out_count(&im->ops[i]) * n);
     }
     CHECK_MSG(ratq_qmodel_run_engine(im, RATQ_ENGINE_REF, in, n, ref, NULL, NULL) == 0, "%s: ref run", what);
-    for (int pass = 0; pass < 2; pass++) {
-        ratq_fast_force_portable(pass == 0);
+    for (int pass = 0; pass < 3; pass++) {
+        if (ratq_fast_set_isa(RATQ_TEST_ISAS[pass])) continue; // not on this CPU
         CHECK_MSG(ratq_qmodel_run_engine(im, RATQ_ENGINE_FAST, in, n, fast, NULL, NULL) == 0, "%s: fast run", what);
         long bad_total = 0, total = 0;
         for (int i = 0; i < im->n_ops; i++) {
@@ -34,7 +37,7 @@ static void compare_engines(const ratq_qmodel *im, const int8_t *in, int n, cons
         printf("%-14s %-4s kernels: %ld of %ld int8 activations differ over %d ops\n", what, ratq_fast_isa(), bad_total,
                total, im->n_ops);
     }
-    ratq_fast_force_portable(0);
+    ratq_fast_set_isa(NULL);
     // not vacuous: the images' logits differ
     const int nc = im->num_classes;
     int differ = 0;

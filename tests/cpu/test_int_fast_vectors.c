@@ -1,6 +1,7 @@
 // test_int_fast_vectors.c — every CMSIS-NN vector in ../shared/data/cmsis_nn_vectors through the fast integer
-// engine (kernels/cpu/int_fast.h), portable C and run-time kernels: with TFLite rounding the output equals the
-// vector's expected output, and for every rounding mode and k in {31, 8, 4} it equals the reference engine.
+// engine (kernels/cpu/int_fast.h), portable C, AVX2 and AVX512-VNNI kernels (where the CPU has them): with TFLite
+// rounding the output equals the vector's expected output, and for every rounding mode and k in {31, 8, 4} it equals
+// the reference engine.
 // Without the shared folder: exit 77 (skipped) with one line, unless RATQ_REQUIRE_SHARED=1 (then it fails).
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -9,6 +10,8 @@
 #include "cpu/int_fast.h"
 #include "qmodel/cmsis_vector.h"
 #include "test_util.h"
+
+static const char *const RATQ_TEST_ISAS[3] = {"c", "avx2", "avx512vnni"}; // each one this CPU has
 
 static void run_fast(const ratq_vector *v, const ratq_rescale *rs, ratq_rounding rounding, int8_t *out) {
     ratq_requant_s8 rq = {rs, v->per_channel, v->output_offset, v->act_min, v->act_max, rounding};
@@ -45,8 +48,8 @@ int main(void) {
     closedir(d);
     qsort(names, (size_t)n, sizeof names[0], cmp_name);
     CHECK_MSG(n >= 16, "%s: %d vectors, expected at least 16", dir, n);
-    for (int pass = 0; pass < 2; pass++) {
-        ratq_fast_force_portable(pass == 0);
+    for (int pass = 0; pass < 3; pass++) {
+        if (ratq_fast_set_isa(RATQ_TEST_ISAS[pass])) continue; // not on this CPU
         for (int i = 0; i < n; i++) {
             char path[4400];
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -75,7 +78,7 @@ int main(void) {
             ratq_vector_free(&v);
         }
     }
-    ratq_fast_force_portable(0);
+    ratq_fast_set_isa(NULL);
     for (int i = 0; i < n; i++) free(names[i]);
     printf("test_int_fast_vectors: %d vectors\n", n);
     return ratq_test_finish("test_int_fast_vectors");
