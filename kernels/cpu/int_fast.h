@@ -1,29 +1,32 @@
 // int_fast.h — the fast CPU integer engine: the same functions as int_ops.h (the reference loops, which stay the
 // specification), computing the same integers bit for bit, with packed weights, register-blocked SIMD kernels and
-// OpenMP threads. Layouts, formulas and saturation rules are those of int_ops.h; the output stage is
-// ratq_requantize from math/rescale.h, called per element (the fast engine never rounds on its own).
+// OpenMP threads. Layouts, formulas and saturation rules are those of int_ops.h.
 //
 // Kernels (int_fast.c drives; int_fast_c.c = portable C, int_fast_avx2.c = AVX2, int_fast_vnni.c = the AVX2 kernels
 // with AVX512-VNNI's vpdpwssd for the multiply-add; chosen at run time):
 //   CONV (any kernel, stride, dilation, groups; 1x1, the 3x3 stem) and FC: int8 GEMM
 //       acc[m][n] = bias[n] + sum_k A[m][k] * B[n][k]
 //     A = im2col of (x + input_offset) widened to int16 (taps outside the input are 0), B = w + filter_offset in
-//     int16, k in (ky, kx, ic) order = OHWI, K padded to even with zeros. AVX2: vpmaddwd on int16 pairs (exact:
-//     each product is formed in 32 bits and a pair sum |a0*b0 + a1*b1| <= 2 * 255 * 255 < 2^31; vpmaddubsw is not
-//     used, its int16 pair sum saturates), 6x16 register tile, vpaddd accumulation.
-//   DEPTHWISE (depth_multiplier 1, any kernel up to 64 taps, stride, dilation):
+//     int16, k in (ky, kx, ic) order = OHWI, K padded to even with zeros. SIMD: vpmaddwd (or vpdpwssd) on int16
+//     pairs: each product is formed in 32 bits and the pair sum |a0*b0 + a1*b1| <= 2 * 255 * 255 < 2^31 (vpmaddubsw
+//     is not used: its int16 pair sum saturates), 6x16 register tile, 32-bit accumulation.
+//   DEPTHWISE (depth_multiplier 1, up to 64 taps, any stride and dilation):
 //       acc[c] = (bias[c] + input_offset * sum_t w[t][c]) + sum_t x_t[c] * w[t][c]
 //     where a tap outside the input reads x = -input_offset (the input zero point), so its two terms cancel exactly;
 //     taps are paired for vpmaddwd: (x_t0[c], x_t1[c]) . (w_t0[c], w_t1[c]), an odd last tap pairs with weight 0.
-//   ADD: the two input terms R((v + offset) * 2^left_shift * M) of int_ops.h tabulated for the 256 int8 values v,
-//     then the output stage per element.
-//   GAP: int32 channel sums of x, plus input_offset * h * w in 64 bits, saturated like the reference.
-// Exactness domain: every partial sum must fit int32 in any summation order. The entry points check
-//   max|bias| + K * max|x + input_offset| * max|w + filter_offset| <= INT32_MAX   (GEMM; K = taps * in_c / groups)
-//   max|bias| + taps * 128 * (|input_offset| + 128) <= INT32_MAX                   (depthwise)
-// (with x + input_offset and w + filter_offset within int16, and for depthwise -input_offset within int8); where
-// it fails (adversarial shapes or offsets, where the reference saturates), or for a depth multiplier > 1, they call
-// the reference loops. Every output element is computed independently, so results do not depend on the threads.
+//   Output stage: ratq_requantize (math/rescale.h) per element (portable C), or its three rounding modes re-expressed
+//     as 64-bit products and shifts on 8 lanes (int_fast_avx2.c states the identities; channels outside them, e.g.
+//     left shifts, go through ratq_requantize). Checked against ratq_requantize in tests/cpu/test_int_fast.c.
+//   ADD: the two input terms R((v + offset) * 2^left_shift * M) of int_ops.h tabulated for the 256 int8 values v, the
+//     saturated sum through the output stage. GAP: int32 channel sums of x, plus input_offset * h * w in 64 bits.
+// Exactness: the kernels accumulate in 32 bits (wrapping), so the driver requires every partial sum of the products
+// to fit int32 in any order:
+//   K * max|x + input_offset| * max|w + filter_offset| <= INT32_MAX   (GEMM; K = kernel_h * kernel_w * in_c / groups)
+//   taps * 128 * (|input_offset| + 128) <= INT32_MAX                   (depthwise; also -input_offset an int8)
+// with x + input_offset and w + filter_offset within int16; otherwise (adversarial shapes or offsets), and for a
+// depth multiplier > 1, the entry points call the reference loops. A channel whose |bias| + that bound may leave
+// int32 (e.g. a saturated INT32_MIN bias) accumulates without its bias and gets sat32(bias + sum) in 64 bits, as the
+// reference does. Every output element is computed independently, so results do not depend on the threads.
 #ifndef RATQ_CPU_INT_FAST_H
 #define RATQ_CPU_INT_FAST_H
 
