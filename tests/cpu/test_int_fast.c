@@ -324,8 +324,8 @@ static void test_requant_edges(int trials, uint64_t seed) {
             case 2: acc[i] = (int32_t)ratq_test_range(&st, -3000, 3000); break;
             default: { // acc * m at (or one off) a half-way point of 2^s, when that fits
                 const int d = r.s - ratq_bitlen_u32((uint32_t)r.m) + 1;
-                const int64_t j = ratq_test_range(&st, -200, 200), half = d >= 1 && d < 31 ? (int64_t)1 << (d - 1) : 0;
-                const int64_t v = half ? (2 * j + 1) * half * ((int64_t)1 << (ratq_bitlen_u32((uint32_t)r.m) - 1)) / (r.m ? r.m : 1) : j;
+                const int64_t j = ratq_test_range(&st, -200, 200), half = r.m && d >= 1 && d < 20 ? (int64_t)1 << (d - 1) : 0;
+                const int64_t v = half ? (2 * j + 1) * half * ((int64_t)1 << (ratq_bitlen_u32((uint32_t)r.m) - 1)) / r.m : j;
                 acc[i] = (int32_t)ratq_clamp_i64(v + ratq_test_range(&st, -1, 1), INT32_MIN, INT32_MAX);
                 ties += half != 0;
             }
