@@ -38,9 +38,10 @@ void ratq_qop_add_params(const ratq_qmodel *m, const ratq_qop *op, ratq_add_para
     p->rounding = m->rounding;
 }
 
-// Run images [first, first + batch) of the caller's batch; packed != NULL: the fast engine with these packed weights. An op's output lives in the caller's capture buffer
-// (act_out[i] + first * count) or in its own allocation, freed right after its last consumer, so the peak memory
-// is the live set of activations, not the whole network. logits_q: [batch][num_classes] for these images.
+// Run images [first, first + batch) of the caller's batch (packed != NULL: on the fast engine with these weights).
+// An op's output lives in the caller's capture buffer (act_out[i] + first * count) or in its own allocation, freed
+// right after its last consumer, so the peak memory is the live set of activations, not the whole network.
+// logits_q: [batch][num_classes] for these images.
 static int run_images(const ratq_qmodel *m, const ratq_fast_weights *packed, const int8_t *input, int batch,
                       int8_t *const *act_out, int64_t first, int8_t *logits_q) {
     const int n_ops = m->n_ops;
