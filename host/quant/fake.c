@@ -78,6 +78,14 @@ int ratq_qnet_quantize(ratq_qnet *q, const ratq_quant_options *opt) {
             }
             double sw = amax > 0 ? (double)(float)(amax / 127.0) : 1.0;
             if (sw * 127.0 < amax) sw = nextafter(sw, 1e300); // float rounding must not clip
+            // The bias must fit with room for any dot product: |q_b| <= 2^30 (|sum| <= 255*127*K < 2^30 here), so
+            // the accumulator never saturates (LiteRT's int32 accumulator would wrap where ratq saturates).
+            const double sw_bias = fabs((double)b[c]) / (sx * 1073741824.0);
+            if (sw < sw_bias) {
+                float f = (float)sw_bias;
+                if ((double)f < sw_bias) f = nextafterf(f, 3.4e38f);
+                sw = (double)f;
+            }
             ratq_rescale r;
             double M = sx * sw / sy;
             if (opt->snap) {

@@ -8,7 +8,10 @@
 //   network input   u8 image -> q = u8 - 128, int8, scale 1/128, zero point -1: real (q + 1)/128 = (u8 - 127)/128,
 //                   exactly the EfficientNet-Lite preprocessing.
 //   weights         int8 symmetric per output channel: S_w[o] = max_j |W[o][j]| / 127 (1 if the channel is all
-//                   zero), q_w = clamp(round(W / S_w), -127, 127) (round half away from zero).
+//                   zero), raised to the float32 >= |b[o]| / (S_x 2^30) where the bias would not fit otherwise
+//                   (|q_b| <= 2^30 leaves room for every dot product: the int32 accumulator never saturates, as
+//                   in LiteRT, whose accumulator would wrap), q_w = clamp(round(W / S_w), -127, 127) (round half
+//                   away from zero).
 //   biases          int32: q_b[o] = sat32(round(b[o] / (S_x * S_w[o]))).
 //   activations     int8 asymmetric per tensor (scale S, zero point z); ReLU6 is the clamp range
 //                   ratq_activation_range_s8(RELU6, S, z) (kernels/math/rescale.h).
