@@ -15,10 +15,10 @@
 #   padding         SAME or VALID, whichever equals the op's pads and output size (else an error)
 #   tensor names    the op's ratq name (op outputs), "input"
 # Scales: activations are the model's scales rounded to float32. The weight scale of a channel is the float32
-# whose LiteRT multiplier (double)S_x (double)S_w / (double)S_y, after QuantizeMultiplier, equals the model's
-# (m, s) exactly (searched within a relative distance 2^-17 of S_x^-1 S_y m 2^-s: the dequantized weights move
-# by less than 1/1000 of a quantization step); where no float32 in that range does, the nearest one is written
-# and the channel is counted as not exact. At k = 31 with float32 model scales the nearest one is always exact.
+# nearest to S_y m 2^-s / S_x, so that LiteRT's recomputed multiplier (double)S_x (double)S_w / (double)S_y, after
+# QuantizeMultiplier, equals the model's (m, s) wherever a float32 can (counted per op in the stats). At k = 31
+# with float32 model scales it always does; at k < 31 it does when S_y / S_x has a short mantissa (equal or
+# power-of-two activation scales), else the multiplier is the nearest LiteRT can represent (~2^-24 relative).
 # Metadata "ratq" (JSON): what TFLite cannot hold, so that `ratq import-tflite` restores the .ratqm byte for byte:
 #   k, rounding, arch, the float64 scales (float.hex) and every (m, s).
 import json
@@ -32,7 +32,6 @@ import litert_math as lm
 import ratqm
 from ratqm import ADD, AVGPOOL, CONV, DWCONV, FC, GAP, RatqError
 
-SEARCH_REL = 2.0 ** -17
 METADATA_NAME = "ratq"
 OP_VERSIONS = {  # int8 per-channel versions registered by LiteRT's builtin resolvers
     tfl.BuiltinOperator.CONV_2D: 3, tfl.BuiltinOperator.DEPTHWISE_CONV_2D: 3,
@@ -51,23 +50,15 @@ def f32(x):
 
 
 def weight_scale(s_x, s_y, r31, s_w):
-    """(float32 S_w to write, exact?) for one channel, see the header."""
+    """(float32 S_w to write, exact?) for one channel: the float32 nearest to S_y m 2^-s / S_x. Its recomputed
+    multiplier is the closest LiteRT can get to the model's (m, s); it is exact when it rounds (QuantizeMultiplier)
+    to the same 31-bit value. A float32 step moves the multiplier by ~2^-24 relative, the 31-bit rounding window is
+    ~2^-31 wide, so no other float32 can be exact when the nearest is not."""
     if r31[0] == 0:
         w = f32(s_w)
         return w, lm.conv_multiplier(s_x, w, s_y) == (0, 0)
-    target = math.ldexp(r31[0], -r31[1]) * f32(s_y) / f32(s_x)
-    w0 = np.float32(target)
-    if lm.conv_multiplier(s_x, float(w0), s_y) == r31:
-        return float(w0), True
-    up, down = w0, w0
-    while True:
-        up, down = np.nextafter(up, np.float32(np.inf)), np.nextafter(down, np.float32(0))
-        ok_up, ok_down = abs(float(up) - target) <= SEARCH_REL * target, abs(float(down) - target) <= SEARCH_REL * target
-        if not (ok_up or ok_down):
-            return float(w0), False
-        for c in ((up,) if ok_up else ()) + ((down,) if ok_down else ()):
-            if lm.conv_multiplier(s_x, float(c), s_y) == r31:
-                return float(c), True
+    w = f32(math.ldexp(r31[0], -r31[1]) * f32(s_y) / f32(s_x))
+    return w, lm.conv_multiplier(s_x, w, s_y) == r31
 
 
 def padding_of(op, path, i):
