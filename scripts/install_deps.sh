@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # install_deps.sh — install what ratq needs from Debian's packages (idempotent; skips what is present).
 # Build: cmake, gcc, cJSON, OpenBLAS, libjpeg-turbo, zlib. Hardware model: yosys, iverilog, opensta.
-# Distributed: Open MPI. Main job data: dataset-fashion-mnist. CUDA (nvcc, cuDNN, NCCL) is optional and not
+# Distributed: Open MPI. Main job data: dataset-fashion-mnist. TFLite interop: ai-edge-litert, flatbuffers (PyPI). CUDA (nvcc, cuDNN, NCCL) is optional and not
 # installed here: CMake builds the CUDA backend when it finds nvcc.
 set -euo pipefail
 pkgs=(cmake make gcc g++ pkg-config libcjson-dev libopenblas-dev libturbojpeg0-dev zlib1g-dev
@@ -16,3 +16,5 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# LiteRT and the TFLite schema (PyPI) for export-tflite / import-tflite and the LiteRT judge tests.
+"$(dirname "$0")/tflite/python.sh" >/dev/null

@@ -63,7 +63,8 @@ int ratq_qnet_quantize(ratq_qnet *q, const ratq_quant_options *opt) {
                 }
                 if (a > amax) amax = a;
             }
-            double sw = ratq_weight_scale_s8(amax);
+            // raised where the bias would not fit in 2^30 (quant_grid.h: the accumulator never saturates)
+            double sw = ratq_weight_scale_bias_fit(ratq_weight_scale_s8(amax), b[c], sx);
             ratq_rescale r;
             const double M = ratq_conv_multiplier(sx, sw, sy);
             if (opt->snap) {

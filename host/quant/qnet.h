@@ -9,8 +9,10 @@
 //   network input   u8 image -> q = u8 - 128, int8, scale 1/128, zero point -1: real (q + 1)/128 = (u8 - 127)/128,
 //                   exactly the EfficientNet-Lite preprocessing (ratq_input_s8_from_u8).
 //   weights         int8 symmetric per output channel: S_w[o] = max_j |W[o][j]| / 127 rounded to float, never
-//                   below it (1 if the channel is all zero; ratq_weight_scale_s8), q_w = clamp(round(W / S_w),
-//                   -127, 127) (round half away from zero; ratq_quantize_weight_s8).
+//                   below it (1 if the channel is all zero; ratq_weight_scale_s8), raised to the float32 >=
+//                   |b[o]| / (S_x 2^30) where the bias would not fit otherwise (ratq_weight_scale_bias_fit: the
+//                   int32 accumulator never saturates, as in LiteRT, whose accumulator would wrap),
+//                   q_w = clamp(round(W / S_w), -127, 127) (round half away from zero; ratq_quantize_weight_s8).
 //   biases          int32: q_b[o] = sat32(round(b[o] / (S_x * S_w[o]))) (ratq_quantize_bias_s32).
 //   activations     int8 asymmetric per tensor (scale S, zero point z; ratq_activation_grid_s8); ReLU6 is the
 //                   clamp range ratq_activation_range_s8(RELU6, S, z).

@@ -30,6 +30,18 @@ RATQ_HD double ratq_weight_scale_s8(double amax) {
     return s_w;
 }
 
+// The bias must fit with room for every dot product: |q_b| = |b| / (S_x S_w) <= 2^30 (the dot products of the
+// supported layers stay below 255 * 127 * K < 2^30), so the int32 accumulator never saturates (LiteRT's would
+// wrap where ratq saturates). S_w (from ratq_weight_scale_s8) is raised to the smallest float32 >= |b| / (S_x 2^30)
+// where it is below; otherwise returned unchanged. Only near-dead channels with a large bias are affected.
+RATQ_HD double ratq_weight_scale_bias_fit(double s_w, double b, double s_x) {
+    const double need = fabs(b) / (s_x * 1073741824.0);
+    if (!(s_w < need)) return s_w;
+    float f = (float)need;
+    if ((double)f < need) f = nextafterf(f, FLT_MAX);
+    return (double)f;
+}
+
 // Scale snapping: the weight scale whose multiplier S_x * S_w / S_y is exactly the k-bit r (from
 // ratq_rescale_from_real_up, so S_w >= the unsnapped scale and no weight clips): S_w = (m 2^-s) * S_y / S_x.
 RATQ_HD double ratq_weight_scale_snapped(ratq_rescale r, double s_x, double s_y) {

@@ -85,6 +85,30 @@ static void test_biases(void) {
     CHECK_EQ_I64(q, 77, "rejected bias wrote *q");
 }
 
+// ratq_weight_scale_bias_fit: unchanged where the bias fits; otherwise the smallest float32 whose bias quantizes
+// to |q_b| <= 2^30, checked through ratq_quantize_bias_s32 itself and against the float just below.
+static void test_bias_fit(void) {
+    uint64_t st = 7;
+    for (int i = 0; i < 100000; i++) {
+        const double sx = ldexp(1.0 + ratq_test_unit(&st), (int)ratq_test_range(&st, -12, 2));
+        const double sw0 = ratq_weight_scale_s8(ldexp(1.0 + ratq_test_unit(&st), (int)ratq_test_range(&st, -40, 2)));
+        const double b = (ratq_test_unit(&st) < 0.5 ? -1 : 1) * ldexp(1.0 + ratq_test_unit(&st), (int)ratq_test_range(&st, -20, 8));
+        const double sw = ratq_weight_scale_bias_fit(sw0, b, sx);
+        const double lim = 1073741824.0;
+        if (fabs(b) / (sx * sw0) <= lim) {
+            CHECK_MSG(sw == sw0, "bias %a fits on scale %a, yet the scale changed to %a", b, sw0, sw);
+            continue;
+        }
+        CHECK_MSG(sw > sw0 && (double)(float)sw == sw, "raised scale %a is not a float32 above %a", sw, sw0);
+        CHECK_MSG(fabs(b) / (sx * sw) <= lim, "bias %a still exceeds 2^30 on raised scale %a", b, sw);
+        int32_t qb = 0;
+        CHECK_EQ_I64(ratq_quantize_bias_s32(b, sx, sw, &qb), 0, "bias %a on raised scale %a", b, sw);
+        CHECK_MSG(qb >= -(int64_t)lim && qb <= (int64_t)lim, "q_b %lld beyond 2^30", (long long)qb);
+        const double below = (double)nextafterf((float)sw, 0.0f);
+        CHECK_MSG(fabs(b) / (sx * below) > lim, "scale %a is not the smallest float32 that fits bias %a", sw, b);
+    }
+}
+
 static void test_activations(void) {
     uint64_t st = 3;
     for (int i = 0; i < 100000; i++) {
@@ -147,6 +171,7 @@ static void test_input(void) {
 int main(void) {
     test_weights();
     test_biases();
+    test_bias_fit();
     test_activations();
     test_input();
     return ratq_test_finish("test_quant_grid");
