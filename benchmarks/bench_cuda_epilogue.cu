@@ -19,6 +19,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/ops_cuda.h"
+#include "math/splitmix64.h"
 
 #ifndef BATCH
 #define BATCH 128 // -DBATCH=n for a quick run
@@ -41,12 +42,7 @@ static const layer LAYERS[] = {
 };
 #define NLAYERS ((int)(sizeof LAYERS / sizeof LAYERS[0]))
 
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t rng(uint64_t *s) { return ratq_splitmix64_next(s); }
 
 #include "bench_cuda_timing.cuh" // time_ms (L2 flushed), copy_bandwidth
 

@@ -19,6 +19,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/train_elem.h"
 #include "cuda/train_ops_cuda.h"
+#include "math/splitmix64.h"
 
 #ifndef BATCH
 #define BATCH 64 // -DBATCH=n for a quick run
@@ -40,10 +41,7 @@ static const dw_layer LAYERS[] = {
 
 static uint64_t g_st = 42;
 static float urand(void) {
-    uint64_t z = (g_st += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const uint64_t z = ratq_splitmix64_next(&g_st);
     return (float)((z >> 40) * 0x1.0p-24); // [0, 1)
 }
 static float *hrand(size_t n, float lo, float hi) {

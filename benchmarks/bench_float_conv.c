@@ -12,14 +12,12 @@
 #include <string.h>
 
 #include "cpu/float_ops.h"
+#include "math/splitmix64.h"
 #include "common/io.h"
 
 static uint64_t st = 42;
 static float urand(void) {
-    uint64_t z = (st += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
+    const uint64_t z = ratq_splitmix64_next(&st);
     return (float)((double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0);
 }
 static float *alloc_rand(size_t n) {

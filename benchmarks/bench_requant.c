@@ -7,14 +7,10 @@
 #include <stdlib.h>
 
 #include "cpu/int_ops.h"
+#include "math/splitmix64.h"
 #include "common/io.h"
 
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t rng(uint64_t *s) { return ratq_splitmix64_next(s); }
 
 int main(int argc, char **argv) {
     const int64_t n = argc > 1 ? atoll(argv[1]) : (4 << 20);

@@ -6,13 +6,9 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/ops_cuda.h"
+#include "math/splitmix64.h"
 
-static uint64_t rng(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t rng(uint64_t *s) { return ratq_splitmix64_next(s); }
 
 int main(void) {
     if (ratq_cuda_device_count() == 0) {
