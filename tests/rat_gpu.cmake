@@ -1,0 +1,12 @@
+# tests/rat_gpu.cmake — GPU-resident Rescale-Aware Training (host/train/rat_step_cuda.h), its device quantization, loss
+# and fused backward (kernels/cuda/quantize_elem.h, kernels/cpu/float_loss_elem.h, kernels/cuda/fused_elem.h), the
+# streaming input (host/data/stream.h) and the torchrun / NCCL fault handling of host/dist.
+#
+# label cpu (run anywhere; each file's header states what it compares):
+#   test_quantize_elem        device quantization element functions == ratq_qnet_quantize, tiny network (plain C)
+#   test_quantize_elem_lite0  the same on EfficientNet-Lite0 (exit 77 without the weights file)
+#   test_rat_loss             the shared RAT loss (ratq_rat_loss_cpu) == the loop's formulas, bit for bit (plain C)
+ratq_cpu_test(test_quantize_elem SOURCES ${RATQ_TEST_DIR}/cpu/test_quantize_elem.c ARGS tiny)
+ratq_cpu_test(test_quantize_elem_lite0 SOURCES ${RATQ_TEST_DIR}/cpu/test_quantize_elem.c ARGS lite0)
+set_tests_properties(test_quantize_elem_lite0 PROPERTIES SKIP_RETURN_CODE 77)
+set_property(TEST test_quantize_elem_lite0 APPEND PROPERTY ENVIRONMENT "RATQ_WEIGHTS=${RATQ_LITE0_WEIGHTS}")
