@@ -10,3 +10,13 @@ ratq_cpu_test(test_quantize_elem SOURCES ${RATQ_TEST_DIR}/cpu/test_quantize_elem
 ratq_cpu_test(test_quantize_elem_lite0 SOURCES ${RATQ_TEST_DIR}/cpu/test_quantize_elem.c ARGS lite0)
 set_tests_properties(test_quantize_elem_lite0 PROPERTIES SKIP_RETURN_CODE 77)
 set_property(TEST test_quantize_elem_lite0 APPEND PROPERTY ENVIRONMENT "RATQ_WEIGHTS=${RATQ_LITE0_WEIGHTS}")
+ratq_cpu_test(test_rat_loss SOURCES ${RATQ_TEST_DIR}/cpu/test_rat_loss.c)
+if(RATQ_HAVE_CUDA)
+  # test_cuda_fused_host: the fused backward's and the float teacher's element functions on the host (nvcc-compiled,
+  # launches nothing): bit-exact against the unfused CPU sequence.
+  add_executable(test_cuda_fused_host ${RATQ_TEST_DIR}/cpu/test_cuda_fused_host.cu)
+  target_link_libraries(test_cuda_fused_host PRIVATE ratq_kernels)
+  target_include_directories(test_cuda_fused_host PRIVATE ${RATQ_TEST_DIR})
+  add_test(NAME test_cuda_fused_host COMMAND test_cuda_fused_host)
+  set_tests_properties(test_cuda_fused_host PROPERTIES LABELS cpu)
+endif()
