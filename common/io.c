@@ -12,9 +12,11 @@
 void ratq_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    flockfile(stderr); // one whole line even when worker threads report at once
     fputs("ratq: ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }
 

@@ -20,3 +20,5 @@ if(RATQ_HAVE_CUDA)
   add_test(NAME test_cuda_fused_host COMMAND test_cuda_fused_host)
   set_tests_properties(test_cuda_fused_host PROPERTIES LABELS cpu)
 endif()
+# test_data_stream: the RAT input stream against its definition; the JPEG tree listing rules.
+ratq_cpu_test(test_data_stream SOURCES ${RATQ_TEST_DIR}/cpu/test_data_stream.c)
