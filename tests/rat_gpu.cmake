@@ -22,3 +22,7 @@ if(RATQ_HAVE_CUDA)
 endif()
 # test_data_stream: the RAT input stream against its definition; the JPEG tree listing rules.
 ratq_cpu_test(test_data_stream SOURCES ${RATQ_TEST_DIR}/cpu/test_data_stream.c)
+# test_dist_env: torchrun variables, torchrun's agent store port, precedence, and the deadline guard / fault hook that
+# NCCL waits run under (forked ranks on 127.0.0.1, ports 29631-29633).
+ratq_cpu_test(test_dist_env SOURCES ${RATQ_TEST_DIR}/cpu/test_dist_env.c)
+set_tests_properties(test_dist_env PROPERTIES TIMEOUT 120)
