@@ -26,3 +26,17 @@ ratq_cpu_test(test_data_stream SOURCES ${RATQ_TEST_DIR}/cpu/test_data_stream.c)
 # NCCL waits run under (forked ranks on 127.0.0.1, ports 29631-29633).
 ratq_cpu_test(test_dist_env SOURCES ${RATQ_TEST_DIR}/cpu/test_dist_env.c)
 set_tests_properties(test_dist_env PROPERTIES TIMEOUT 120)
+
+# label gpu (exit 77 without a device; tests/gpu/test_rat_step_cuda.c states each comparison and tolerance):
+#   test_rat_step_cuda_quant   device quantization == ratq_qnet_quantize bit for bit (tiny, Lite0)
+#   test_rat_step_cuda_tiny    one GPU step vs the CPU step (5 configurations), reruns and graph replay bit-identical
+#   test_rat_step_cuda_lite0   the same on EfficientNet-Lite0, 8 images
+#   test_rat_step_cuda_resume  checkpoint resume bit-identical; CPU step from a GPU checkpoint within tolerance
+#   test_rat_step_cuda_nccl    the NCCL path on one rank (buckets, scalars, watchdog wait) bit-identical to without
+foreach(mode quant tiny lite0 resume nccl)
+  ratq_gpu_test(test_rat_step_cuda_${mode} SOURCES ${RATQ_TEST_DIR}/gpu/test_rat_step_cuda.c ARGS ${mode})
+  if(TARGET test_rat_step_cuda_${mode})
+    set_property(TEST test_rat_step_cuda_${mode} APPEND PROPERTY ENVIRONMENT "RATQ_WEIGHTS=${RATQ_LITE0_WEIGHTS}")
+    set_tests_properties(test_rat_step_cuda_${mode} PROPERTIES TIMEOUT 300)
+  endif()
+endforeach()

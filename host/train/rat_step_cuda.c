@@ -4,7 +4,7 @@
 //   st  compute: quantization, forwards, losses, backward, optimizer, the result copy;
 //   cp  copy: the staged input batches (host -> device slot 0 / 1), ev_staged[slot] marks each one done, st waits
 //       for it at the step start, so the next batch's copy overlaps the current step;
-//   nc  NCCL (world > 1): waits for ev_bucket[k] (bucket k's gradients final on st), all-reduces the bucket; after
+//   nc  NCCL (world > 1, or cfg.force_nccl): waits for ev_bucket[k] (bucket k's gradients final on st), all-reduces the bucket; after
 //       the backward also the step scalars; st waits for ev_nc before the optimizer.
 // Reproducibility: every kernel is deterministic (fixed reduction orders, no floating-point atomics), cuBLAS runs its
 // default algorithms with atomics disallowed on one stream, and NCCL's order is fixed for one world size and
@@ -50,6 +50,30 @@ ratq_rat_cuda_config ratq_rat_cuda_config_from(const ratq_rat_config *cfg) {
     c.gpu = cfg->gpu;
     c.dist = cfg->dist;
     return c;
+}
+
+static int has_weights(const ratq_qnop *o) {
+    return o->kind == RATQ_QN_CONV || o->kind == RATQ_QN_DWCONV || o->kind == RATQ_QN_FC;
+}
+
+// Built in backward order: op i's parameters are [w_off, b_off + oc), the ranges are contiguous and ascend with i.
+int ratq_rat_cuda_buckets(const ratq_qnet *q, size_t target, size_t *lo, size_t *hi, int *low_op) {
+    int nb = 0, open = 0;
+    for (int i = q->n_ops - 1; i >= 0; i--) {
+        const ratq_qnop *o = &q->ops[i];
+        if (!has_weights(o)) continue;
+        if (!open) {
+            hi[nb] = o->b_off + (size_t)o->oc;
+            open = 1;
+        }
+        lo[nb] = o->w_off;
+        low_op[nb] = i;
+        if (hi[nb] - lo[nb] >= target) {
+            nb++;
+            open = 0;
+        }
+    }
+    return open ? nb + 1 : nb;
 }
 
 #ifndef RATQ_HAVE_CUDA
@@ -118,7 +142,7 @@ struct ratq_rat_cuda {
     cudaEvent_t ev_staged[2], ev_start, ev_end, ev_done, ev_bwd, ev_nc;
     cudaEvent_t *ev_bucket;        // [n_buckets]
     cudaGraphExec_t graph[2];      // one rank: the captured step body per input slot
-    ratq_nccl *nccl;               // world > 1
+    ratq_nccl *nccl;               // world > 1 (or cfg.force_nccl)
     bucket *buckets;               // [n_buckets], in backward order (highest parameters first)
     int n_buckets, next_bucket;
     int staged[2];                 // a batch was staged into the slot since its last step
@@ -189,35 +213,19 @@ void ratq_rat_cuda_destroy(ratq_rat_cuda *tr) {
     free(tr);
 }
 
-static int has_weights(const ratq_qnop *o) {
-    return o->kind == RATQ_QN_CONV || o->kind == RATQ_QN_DWCONV || o->kind == RATQ_QN_FC;
-}
-
-// Buckets of about `target` parameters, built in backward order: op i's parameters are [w_off, b_off + oc), the ops'
-// ranges are contiguous and ascend with i, so a bucket is one range whose lowest op completes it.
+// The all-reduce buckets (ratq_rat_cuda_buckets) as structs.
 static int make_buckets(ratq_rat_cuda *tr, size_t target) {
-    const ratq_qnet *q = tr->q;
-    tr->buckets = calloc((size_t)q->n_ops, sizeof *tr->buckets);
-    if (!tr->buckets) return -1;
-    int nb = 0, open = 0;
-    for (int i = q->n_ops - 1; i >= 0; i--) {
-        const ratq_qnop *o = &q->ops[i];
-        if (!has_weights(o)) continue;
-        const size_t lo = o->w_off, hi = o->b_off + (size_t)o->oc;
-        if (!open) {
-            tr->buckets[nb].hi = hi;
-            open = 1;
-        }
-        tr->buckets[nb].lo = lo;
-        tr->buckets[nb].low_op = i;
-        if (tr->buckets[nb].hi - lo >= target) {
-            nb++;
-            open = 0;
-        }
+    const int n = tr->q->n_ops;
+    size_t *lo = malloc((size_t)n * sizeof *lo), *hi = malloc((size_t)n * sizeof *hi);
+    int *low = malloc((size_t)n * sizeof *low);
+    tr->buckets = calloc((size_t)n, sizeof *tr->buckets);
+    int rc = lo && hi && low && tr->buckets ? 0 : -1;
+    if (rc == 0) {
+        tr->n_buckets = ratq_rat_cuda_buckets(tr->q, target, lo, hi, low);
+        for (int k = 0; k < tr->n_buckets; k++) tr->buckets[k] = (bucket){lo[k], hi[k], low[k]};
     }
-    if (open) nb++;
-    tr->n_buckets = nb;
-    return 0;
+    free(lo), free(hi), free(low);
+    return rc;
 }
 
 ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt, const ratq_qnet *teacher,
@@ -254,6 +262,7 @@ ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt,
     tr->C = B / MB;
     tr->K = q->num_classes;
     tr->world = cfg->dist ? ratq_dist_world(cfg->dist) : 1;
+    const int use_nccl = tr->world > 1 || (cfg->force_nccl && cfg->dist);
     tr->n_params = q->n_params;
     tr->n_in = (size_t)q->resolution * q->resolution * q->in_c;
     CUDA_CHECK(cudaSetDevice(tr->device));
@@ -292,7 +301,7 @@ ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt,
             dalloc((void **)&tr->d_lab[s], sizeof(int32_t) * (size_t)B, "labels"))
             goto fail;
     CUDA_CHECK(cudaHostAlloc((void **)&tr->h_res, sizeof *tr->h_res, cudaHostAllocDefault));
-    if (tr->world > 1) {
+    if (use_nccl) {
         if (!(tr->nccl = ratq_nccl_init(cfg->dist))) goto fail;
         if (ratq_nccl_device(tr->nccl) != tr->device) {
             ratq_error("finetune: rank %d: NCCL runs on GPU %d but the trainer on GPU %d (one GPU per local rank)",
@@ -304,7 +313,7 @@ ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt,
         CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_bwd, cudaEventDisableTiming));
         CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_nc, cudaEventDisableTiming));
         if (make_buckets(tr, cfg->bucket_params ? cfg->bucket_params : (size_t)1 << 20) != 0 ||
-            !(tr->ev_bucket = calloc((size_t)tr->n_buckets, sizeof *tr->ev_bucket))) {
+            !(tr->ev_bucket = calloc((size_t)(tr->n_buckets > 0 ? tr->n_buckets : 1), sizeof *tr->ev_bucket))) {
             ratq_error("cuda: out of host memory");
             goto fail;
         }
@@ -414,11 +423,11 @@ static int enqueue_body(ratq_rat_cuda *tr, int slot) {
         const int8_t *s_q = ratq_qnet_cuda_forward_device(tr->student, q, img, tr->MB);
         if (!s_q) return -1;
         ratq_rat_loss_cuda(&lp, s_q, t_f, t_q, lab, ratq_qnet_cuda_dlogits(tr->student), tr->d_res, tr->d_loss_ws, s);
-        const int last = c == tr->C - 1, overlap = last && tr->world > 1;
+        const int last = c == tr->C - 1, overlap = last && tr->nccl;
         if (ratq_qnet_cuda_backward_device(tr->student, q, tr->d_gsum, c > 0, overlap ? on_op_done : NULL, tr) != 0)
             return -1;
     }
-    if (tr->world == 1 && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, s);
+    if (!tr->nccl && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, s);
     return 0;
 }
 
@@ -446,13 +455,13 @@ int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_r
     cudaStream_t s = tr->st;
     CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_staged[slot], 0));
     CUDA_CHECK(cudaEventRecord(tr->ev_start, s));
-    if (tr->cfg.graphs && tr->world == 1) {
+    if (tr->cfg.graphs && !tr->nccl) {
         if (!tr->graph[slot] && capture(tr, slot) != 0) return -1;
         CUDA_CHECK(cudaGraphLaunch(tr->graph[slot], s));
     } else {
         tr->next_bucket = 0;
         if (enqueue_body(tr, slot) != 0) return -1;
-        if (tr->world > 1) { // every bucket was launched by the last backward; then the step scalars
+        if (tr->nccl) { // every bucket was launched by the last backward; then the step scalars
             CUDA_CHECK(cudaEventRecord(tr->ev_bwd, s));
             CUDA_CHECK(cudaStreamWaitEvent(tr->nc, tr->ev_bwd, 0));
             ratq_nccl_allreduce_sum_f64(tr->nccl, &tr->d_res->loss, 1, tr->nc);

@@ -61,6 +61,7 @@ typedef struct {
     int graphs;                    // 1 = CUDA Graph replay of the step (one rank only; default 1)
     ratq_dist *dist;               // NULL or world 1: one GPU; else gradients all-reduced over NCCL
     size_t bucket_params;          // NCCL bucket size in parameters (0 = 1M, 4 MB)
+    int force_nccl;                // 1 = the NCCL path even with one rank (tests: the all-reduce is the identity)
 } ratq_rat_cuda_config;
 
 // Defaults, and the fields taken from a CPU-loop config (batch, micro_batch, optimizer, momentum, weight_decay,
@@ -103,6 +104,12 @@ int ratq_rat_cuda_stage(ratq_rat_cuda *tr, int slot, const uint8_t *images, cons
 // Run global step t on the batch staged in `slot` with learning rate lr (ratq_lr_at of the run's schedule); waits
 // for the step's result (under the dist deadline with several ranks). Returns 0 or -1.
 int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_rat_cuda_result *res);
+
+// The gradient buckets of the all-reduce (host code, also without CUDA): ranges [lo[k], hi[k]) of about `target`
+// parameters covering [0, n_params) exactly once, in backward order (k = 0 holds the last ops' parameters); bucket k
+// is complete once op low_op[k]'s backward is (the ops' parameter ranges ascend with the op index). Arrays of
+// q->n_ops entries. Returns the bucket count.
+int ratq_rat_cuda_buckets(const ratq_qnet *q, size_t target, size_t *lo, size_t *hi, int *low_op);
 
 // Device time of the last step in milliseconds (CUDA events around the step, input copy excluded).
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr);

@@ -11,8 +11,9 @@
 //                             the kernel keeps (the minimum over failing channels) names the channel the CPU reports.
 //   test_quantize_elem lite0  the same on EfficientNet-Lite0 (RATQ_WEIGHTS), k in {4, 8} x snapping; exits 77 when
 //                             the weights file is missing (scripts/test.sh makes it).
-// The table itself is checked against the op list (every channel once, slots and offsets consistent), and so is
-// ratq_qnet_cuda_first_of (the backward's first contributor to each gradient).
+// The table itself is checked against the op list (every channel once, slots and offsets consistent), and so are
+// ratq_qnet_cuda_first_of (the backward's first contributor to each gradient) and the trainer's all-reduce buckets
+// (ratq_rat_cuda_buckets: [0, n_params) covered once, contiguous, in backward order, each completed by its op).
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "../cpu/test_quant_common.h"
 #include "cuda/quantize_elem.h"
 #include "quant/qnet_cuda.h"
+#include "train/rat_step_cuda.h"
 
 static uint32_t fbits(float f) {
     uint32_t u;
@@ -212,6 +214,30 @@ static void check_first_of(const ratq_qnet *q) {
     free(f);
 }
 
+static void check_buckets(const ratq_qnet *q) {
+    size_t *lo = malloc((size_t)q->n_ops * sizeof *lo), *hi = malloc((size_t)q->n_ops * sizeof *hi);
+    int *low = malloc((size_t)q->n_ops * sizeof *low);
+    const size_t targets[] = {1, 1000, (size_t)1 << 20, (size_t)1 << 40};
+    for (int t = 0; t < 4; t++) {
+        const int nb = ratq_rat_cuda_buckets(q, targets[t], lo, hi, low);
+        long bad = nb < 1 || hi[0] != q->n_params || lo[nb - 1] != 0;
+        for (int k = 0; k < nb && !bad; k++) {
+            const ratq_qnop *o = &q->ops[low[k]];
+            bad += lo[k] != o->w_off || hi[k] <= lo[k] || (k + 1 < nb && lo[k] != hi[k + 1]) ||
+                   (k + 1 < nb && hi[k] - lo[k] < targets[t]) || (k > 0 && low[k] >= low[k - 1]);
+        }
+        CHECK_MSG(bad == 0, "buckets of %zu parameters: %d buckets, inconsistent", targets[t], nb);
+        if (targets[t] == 1) {
+            int nw = 0;
+            for (int i = 0; i < q->n_ops; i++)
+                nw += q->ops[i].kind == RATQ_QN_CONV || q->ops[i].kind == RATQ_QN_DWCONV || q->ops[i].kind == RATQ_QN_FC;
+            CHECK_EQ_I64(nb, nw, "one bucket per weight op at target 1");
+        }
+        if (targets[t] == (size_t)1 << 40) CHECK_EQ_I64(nb, 1, "one bucket for a huge target");
+    }
+    free(lo), free(hi), free(low);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "tiny";
     ratq_effnet m;
@@ -236,6 +262,7 @@ int main(int argc, char **argv) {
         dev_init(&d, &q);
         check_table(&q, &d);
         check_first_of(&q);
+        check_buckets(&q);
         for (int k = 4; k <= 8; k += 4)
             for (int snap = 0; snap < 2; snap++) one_config(&q, &d, k, snap, "lite0");
         perturb(&q, 5);
@@ -248,6 +275,7 @@ int main(int argc, char **argv) {
         dev_init(&d, &q);
         check_table(&q, &d);
         check_first_of(&q);
+        check_buckets(&q);
         const int ks[] = {2, 4, 8, 16, 31};
         for (int i = 0; i < 5; i++)
             for (int snap = 0; snap < 2; snap++) one_config(&q, &d, ks[i], snap, "tiny");
