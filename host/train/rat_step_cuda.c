@@ -146,6 +146,8 @@ struct ratq_rat_cuda {
     bucket *buckets;               // [n_buckets], in backward order (highest parameters first)
     int n_buckets, next_bucket;
     int staged[2];                 // a batch was staged into the slot since its last step
+    int ran[2];                    // the slot's body ran eagerly once (modules loaded, cuBLAS handle and workspace
+                                   // made): only then is it captured
     double last_ms;
 };
 
@@ -455,10 +457,11 @@ int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_r
     cudaStream_t s = tr->st;
     CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_staged[slot], 0));
     CUDA_CHECK(cudaEventRecord(tr->ev_start, s));
-    if (tr->cfg.graphs && !tr->nccl) {
+    if (tr->cfg.graphs && !tr->nccl && (tr->graph[slot] || tr->ran[slot])) {
         if (!tr->graph[slot] && capture(tr, slot) != 0) return -1;
         CUDA_CHECK(cudaGraphLaunch(tr->graph[slot], s));
     } else {
+        tr->ran[slot] = 1;
         tr->next_bucket = 0;
         if (enqueue_body(tr, slot) != 0) return -1;
         if (tr->nccl) { // every bucket was launched by the last backward; then the step scalars

@@ -16,8 +16,9 @@
 //     side stream, each bucket starting as soon as the last micro-batch's backward has finished its parameters,
 //     so communication overlaps the rest of the backward), and SGD / AdamW (kernels/cuda/optim_cuda.cu).
 //   Scratch is allocated once at creation (no allocation per step; the device memory pool keeps what cuBLAS takes).
-//   With one rank the step's quantization + forward + loss + backward is captured once per input slot as a CUDA
-//   Graph and replayed (cfg.graphs); the optimizer launch stays outside the graph (its lr changes every step).
+//   With one rank the step's quantization + forward + loss + backward is captured once per input slot as a CUDA Graph
+//   (after the slot's first, eager, run: kernels loaded, cuBLAS set up) and replayed (cfg.graphs); the optimizer
+//   launch stays outside the graph (its lr changes every step).
 //
 // Same semantics as the CPU loop (host/train/rat_train.h "One step"): chunk c of the rank's batch is images
 // [c*MB, (c+1)*MB); the rank's gradient is ((g_0 + g_1) + ...) / C; loss = sum over chunks of the chunk's
