@@ -37,6 +37,16 @@
 // between CPU and GPU (GEMM order): those runs agree to the tolerances above per step, and the checkpoint format
 // is the same, so a run may resume on any of them.
 //
+// Use from the RAT loop (host/train/rat_train.c; rank r of W, per-rank batch B, stream = host/data/stream.h with
+// cfg.alloc = ratq_rat_cuda_host_alloc, depth >= 3):
+//   tr = ratq_rat_cuda_create(q, opt, teacher, &ratq_rat_cuda_config_from(cfg));
+//   on resume: ratq_ckpt_load(path, q, opt, s1, s2, &info) (rank 0, then the start broadcast), ratq_rat_cuda_load(...)
+//   ratq_stream_start(st, start, total); next(&b[t]) ; ratq_rat_cuda_stage(tr, t & 1, b[t].images, b[t].labels)
+//   for t: next(&b[t+1]), stage(t+1) (the copy overlaps step t); ratq_rat_cuda_step(tr, t & 1, t, ratq_lr_at(t), &res);
+//          release(b[t]); log res.loss, res.correct / res.images; at a checkpoint: ratq_rat_cuda_sync_to_host(tr, q,
+//          s1, s2) then ratq_ckpt_save (rank 0)
+//   at the end: ratq_rat_cuda_sync_to_host, ratq_qnet_quantize(q, opt) (the final integer model).
+//
 // Errors: CUDA / NCCL failures print file:line and exit(1); a dead or stalled rank exits 3 naming rank and step
 // (host/dist/nccl.h); API misuse, a quantization error (non-finite weight, multiplier out of range) or a
 // non-finite loss return -1 after one error line. Built without CUDA, create fails with "built without CUDA".
