@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "math/splitmix64.h"
+
 static long ratq_test_failures = 0, ratq_test_checks = 0;
 
 // Print at most 20 failures in detail; count all of them.
@@ -42,12 +44,7 @@ static inline int ratq_test_finish(const char *name) {
     return ratq_test_failures ? 1 : 0;
 }
 
-static inline uint64_t ratq_test_rng(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static inline uint64_t ratq_test_rng(uint64_t *state) { return ratq_splitmix64_next(state); }
 // Uniform integer in [lo, hi].
 static inline int64_t ratq_test_range(uint64_t *st, int64_t lo, int64_t hi) {
     return lo + (int64_t)(ratq_test_rng(st) % (uint64_t)(hi - lo + 1));

@@ -2,7 +2,8 @@
 // twin of ratq_qnet_forward / ratq_qnet_backward (host/quant/fake.c; formulas and layouts in host/quant/qnet.h).
 //
 // Two ways to drive it:
-//   host API     (ratq_qnet_cuda_upload_quantized / _forward / _backward; host/train/rat_train.c --device cuda):
+//   host API     (ratq_qnet_cuda_upload_quantized / _forward / _backward; the host step table,
+//                host/train/rat_step_host.c):
 //                the CPU quantizes (ratq_qnet_quantize), the GPU runs the integer forward and the STE backward of
 //                host images and host dL/dlogits, and the gradient comes back to the host;
 //   device API   (the *_device functions; host/train/rat_step_cuda.c): the GPU quantizes its own master weights

@@ -8,7 +8,7 @@
 //                (which also writes g for the GEMMs: one read of dy + mask instead of two), and inside both depthwise
 //                backward kernels (g is never stored).
 //   dequantize   x_r = S (q - z): the depthwise kernels read the int8 activation and dequantize per element
-//                (ratq_qnet_dequant, the CPU's float); the CONV / FC weight-gradient GEMM takes the exact integers
+//                (ratq_dequantize_s8, the CPU's float); the CONV / FC weight-gradient GEMM takes the exact integers
 //                (q - z) (representable in TF32 and bf16: |q - z| <= 255) and S as its alpha:
 //                  dW = S (g^T (q - z))        (im2col reads the int8 tensor directly).
 //   accumulate   every backward contribution to a producer's gradient d_src is written in place:
@@ -27,10 +27,11 @@
 #include "cpu/float_conv_plan.h"
 #include "cpu/float_ops.h"
 #include "cuda/train_elem.h" // ratq_ste_grad
+#include "math/quant_grid.h"
 #include "math/rescale.h"
 
-// x_r = S (q - z) in float, exactly host/quant/fake.c dequant (also kernels/cuda/qnet_cuda.h ratq_qnet_dequant).
-RATQ_HD float ratq_fe_dequant(int8_t q, float scale, int32_t zp) { return scale * (float)(q - zp); }
+// x_r = S (q - z) in float: the grid's dequantization (kernels/math/quant_grid.h), as host/quant/fake.c dequant.
+RATQ_HD float ratq_fe_dequant(int8_t q, float scale, int32_t zp) { return ratq_dequantize_s8(q, scale, zp); }
 
 // The centered integer q - z as float (exact): the weight-gradient GEMM operand, S applied as its alpha.
 RATQ_HD float ratq_fe_centered(int8_t q, int32_t zp) { return (float)(q - zp); }

@@ -6,7 +6,7 @@
 //   kernel 2, one thread: adds the rows in order and accumulates into the step result (ratq_le_loss / chunks).
 #include "cuda/cuda_check.h"
 #include "cuda/loss_cuda.h"
-#include "cuda/qnet_cuda.h"   // ratq_qnet_dequant
+#include "math/quant_grid.h"  // ratq_dequantize_s8
 #include "cuda/train_elem.h"  // ratq_xent_dlogit, ratq_xent_row_loss
 
 #define LOSS_BLOCK 256 // a power of two
@@ -41,7 +41,7 @@ static __device__ double tree(double v, double *sh, bool is_max) {
 }
 
 static __device__ float teacher_logit(const ratq_rat_loss_params &p, const float *t_f, const int8_t *t_q, int64_t i) {
-    return t_f ? t_f[i] : ratq_qnet_dequant(t_q[i], p.t_scale, p.t_zp);
+    return t_f ? t_f[i] : ratq_dequantize_s8(t_q[i], p.t_scale, p.t_zp);
 }
 
 static __global__ void loss_row_kernel(ratq_rat_loss_params p, const int8_t *s_q, const float *t_f, const int8_t *t_q,
@@ -50,9 +50,9 @@ static __global__ void loss_row_kernel(ratq_rat_loss_params p, const int8_t *s_q
     const int K = p.classes, tid = threadIdx.x, r = blockIdx.x;
     const int64_t row = (int64_t)r * K;
     const bool distill = p.alpha > 0;
-    double mx = ratq_qnet_dequant(s_q[row], p.s_scale, p.s_zp), mt = 0.0;
+    double mx = ratq_dequantize_s8(s_q[row], p.s_scale, p.s_zp), mt = 0.0;
     for (int k = tid; k < K; k += LOSS_BLOCK) {
-        const double z = ratq_qnet_dequant(s_q[row + k], p.s_scale, p.s_zp);
+        const double z = ratq_dequantize_s8(s_q[row + k], p.s_scale, p.s_zp);
         mx = z > mx ? z : mx;
     }
     mx = tree(mx, sh, true);
@@ -66,7 +66,7 @@ static __global__ void loss_row_kernel(ratq_rat_loss_params p, const int8_t *s_q
     }
     double se = 0.0, sz = 0.0, ss = 0.0, st = 0.0;
     for (int k = tid; k < K; k += LOSS_BLOCK) {
-        const float z = ratq_qnet_dequant(s_q[row + k], p.s_scale, p.s_zp);
+        const float z = ratq_dequantize_s8(s_q[row + k], p.s_scale, p.s_zp);
         se += exp((double)z - mx);
         sz += z;
         if (distill) {
@@ -84,7 +84,7 @@ static __global__ void loss_row_kernel(ratq_rat_loss_params p, const int8_t *s_q
     const int label = labels[r];
     double kl = 0.0;
     for (int k = tid; k < K; k += LOSS_BLOCK) {
-        const float z = ratq_qnet_dequant(s_q[row + k], p.s_scale, p.s_zp);
+        const float z = ratq_dequantize_s8(s_q[row + k], p.s_scale, p.s_zp);
         const float dce = ratq_xent_dlogit(z, lse, k == label, eps, K, p.n);
         double ps = 0.0, pt = 0.0;
         if (distill) {
@@ -96,7 +96,7 @@ static __global__ void loss_row_kernel(ratq_rat_loss_params p, const int8_t *s_q
     }
     if (distill) kl = tree(kl, sh, false);
     if (tid == 0) {
-        const float zl = ratq_qnet_dequant(s_q[row + label], p.s_scale, p.s_zp);
+        const float zl = ratq_dequantize_s8(s_q[row + label], p.s_scale, p.s_zp);
         w.ce[r] = ratq_xent_row_loss(lse, zl, sz, eps, K);
         w.kl[r] = kl;
         w.correct[r] = ratq_le_argmax_s8(s_q + row, K) == label;

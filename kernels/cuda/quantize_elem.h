@@ -1,29 +1,26 @@
 // quantize_elem.h — the per-channel weight quantization of the fake-quant network (host/quant/qnet.h, "weights",
-// "biases", "Scale snapping"), written once as RATQ_HD (__host__ __device__ under nvcc) so that the GPU kernel
-// (kernels/cuda/quantize_cuda.cu) runs it per channel and tests/cpu/test_cuda_quantize_host.cu runs it on the HOST
-// against ratq_qnet_quantize (host/quant/fake.c), bit for bit. Double arithmetic only (+ - * /, fabs, round,
-// frexp, ldexp, nextafter: all exact or correctly rounded in IEEE double on both sides; nvcc -fmad=false).
+// "biases", "Scale snapping") as the GPU kernel runs it (kernels/cuda/quantize_cuda.cu, one warp per channel):
+// ratq_qnet_quantize's per-channel sequence (host/quant/fake.c) over the one definition of the grids
+// (kernels/math/quant_grid.h) and the multipliers (kernels/math/rescale.h). RATQ_HD; double arithmetic only (+ - * /,
+// fabs, round, frexp, ldexp, nextafter: exact or correctly rounded on both sides, nvcc -fmad=false), so the device
+// results are the CPU's bit for bit (tests/cpu/test_quantize_elem.c runs these functions on the host against
+// ratq_qnet_quantize; tests/gpu/test_rat_step_cuda.c the kernel).
 //
 // One output channel c of a CONV / DW / FC op, weights w_j (j < per_oc), bias b, input scale S_x, output scale S_y:
 //   amax   = max_j |w_j| (in double; order-free), error if some |w_j| is not finite (> 3.4e38 or NaN)
-//   S_w    = amax > 0 ? (double)(float)(amax / 127) : 1;  if S_w * 127 < amax: S_w = nextafter(S_w, +inf)
-//            (the float rounding of the scale must not clip a weight)
-//   M      = S_x S_w / S_y;  (m, s) = ratq_rescale_from_real(M, k)           (error if out of range)
-//            snap: (m, s) = M rounded UP to the k-bit grid (ratq_qe_rescale_round_up), S_w = m 2^-s S_y / S_x
-//   r      = (float)(S_y m 2^-s / (S_x S_w))                                   (STE ratio)
-//   q_j    = clamp(round(w_j / S_w), -127, 127)  (round half away from zero);  wr_j = (float)(q_j S_w)
-//   q_b    = sat32(round(b / (S_x S_w))), error if not finite
-//
-// MERGE NOTE (issue 14, kernels/math/quant_grid.h): these are the CPU's expressions from host/quant/fake.c
-// ratq_qnet_quantize, kept here (not in fake.c) while another change extracts the same grid into kernels/math.
-// When that lands, fake.c and this header must call one set of functions; the host test above fails if they
-// ever disagree.
+//   S_w    = ratq_weight_scale_s8(amax)
+//   M      = ratq_conv_multiplier(S_x, S_w, S_y);  (m, s) = ratq_rescale_from_real(M, k)   (error if out of range)
+//            snap: (m, s) = ratq_rescale_from_real_up(M, k), S_w = ratq_weight_scale_snapped((m, s), S_x, S_y)
+//   r      = (float)(S_y m 2^-s / (S_x S_w))                                                 (STE ratio)
+//   q_j    = ratq_quantize_weight_s8(w_j, S_w);  wr_j = ratq_dequantize_weight_s8(q_j, S_w)
+//   q_b    = ratq_quantize_bias_s32(b, S_x, S_w)                                               (error if not finite)
 #ifndef RATQ_CUDA_QUANTIZE_ELEM_H
 #define RATQ_CUDA_QUANTIZE_ELEM_H
 
 #include <math.h>
 #include <stdint.h>
 
+#include "math/quant_grid.h"
 #include "math/rescale.h"
 
 // Error kinds of one channel (reported as host/quant/fake.c reports them).
@@ -33,29 +30,14 @@ enum { RATQ_QE_OK = 0, RATQ_QE_WEIGHT_NONFINITE = 1, RATQ_QE_RANGE = 2, RATQ_QE_
 RATQ_HD double ratq_qe_abs(float w) { return fabs((double)w); }
 RATQ_HD int ratq_qe_abs_ok(double a) { return a <= 3.4e38; }
 
-// M rounded UP to the k-bit grid (scale snapping): the smallest k-bit m 2^-s >= M (carry m = 2^k -> 2^(k-1), s-1).
-RATQ_HD int ratq_qe_rescale_round_up(double M, int k, ratq_rescale *r) {
-    if (ratq_rescale_from_real(M, k, r) != 0) return -1;
-    if (r->m == 0) return 0;
-    if (ratq_rescale_to_real(*r) < M) {
-        r->m += 1;
-        if (r->m == (int32_t)((int64_t)1 << k)) {
-            r->m >>= 1;
-            r->s -= 1;
-        }
-    }
-    return 0;
-}
-
 // Per-channel quantization parameters from amax (see above). Returns RATQ_QE_OK or RATQ_QE_RANGE.
 RATQ_HD int ratq_qe_channel(double amax, double sx, double sy, int k, int snap, double *sw_out, ratq_rescale *r,
                             float *ratio) {
-    double sw = amax > 0 ? (double)(float)(amax / 127.0) : 1.0;
-    if (sw * 127.0 < amax) sw = nextafter(sw, 1e300); // float rounding must not clip
-    const double M = sx * sw / sy;
+    double sw = ratq_weight_scale_s8(amax);
+    const double M = ratq_conv_multiplier(sx, sw, sy);
     if (snap) {
-        if (ratq_qe_rescale_round_up(M, k, r) != 0) return RATQ_QE_RANGE;
-        if (r->m) sw = ratq_rescale_to_real(*r) * sy / sx;
+        if (ratq_rescale_from_real_up(M, k, r) != 0) return RATQ_QE_RANGE;
+        if (r->m) sw = ratq_weight_scale_snapped(*r, sx, sy);
     } else if (ratq_rescale_from_real(M, k, r) != 0) {
         return RATQ_QE_RANGE;
     }
@@ -64,20 +46,16 @@ RATQ_HD int ratq_qe_channel(double amax, double sx, double sy, int k, int snap, 
     return RATQ_QE_OK;
 }
 
-// One weight: q = clamp(round(w / S_w), -127, 127), *wr = (float)(q S_w).
+// One weight: q = ratq_quantize_weight_s8(w, S_w), *wr = its dequantized float.
 RATQ_HD int8_t ratq_qe_weight(float w, double sw, float *wr) {
-    double v = round((double)w / sw);
-    v = v < -127 ? -127 : (v > 127 ? 127 : v);
-    *wr = (float)(v * sw);
-    return (int8_t)v;
+    const int8_t q = ratq_quantize_weight_s8((double)w, sw);
+    *wr = ratq_dequantize_weight_s8(q, sw);
+    return q;
 }
 
-// The bias: q_b = sat32(round(b / (S_x S_w))). Returns RATQ_QE_OK or RATQ_QE_BIAS_NONFINITE.
+// The bias. Returns RATQ_QE_OK or RATQ_QE_BIAS_NONFINITE.
 RATQ_HD int ratq_qe_bias(float b, double sx, double sw, int32_t *bq) {
-    const double bv = round((double)b / (sx * sw));
-    if (!(fabs(bv) < 1e300)) return RATQ_QE_BIAS_NONFINITE;
-    *bq = bv < INT32_MIN ? INT32_MIN : (bv > INT32_MAX ? INT32_MAX : (int32_t)bv);
-    return RATQ_QE_OK;
+    return ratq_quantize_bias_s32((double)b, sx, sw, bq) == 0 ? RATQ_QE_OK : RATQ_QE_BIAS_NONFINITE;
 }
 
 // One output channel in the device table (built on the host by host/quant/qnet_cuda.c from the op list).
