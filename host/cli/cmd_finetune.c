@@ -100,7 +100,8 @@ int cmd_finetune(int argc, char **argv) {
          "forward/backward M images at a time, gradients accumulated (default B)"), .lo = 1, .hi = 4096},
         {RATQ_OPT("--device", RATQ_OPT_ENUM, &device, NULL,
          "where each micro-batch's forward/backward runs (default cpu); cuda: GPU\n(local rank) % (GPU count), the "
-         "int32 teacher too (host/train/rat_train.h)"), .names = RATQ_CLI_DEVICE_NAMES},
+         "int32 teacher too; cuda-resident: the whole step on that GPU\n(host/train/rat_train.h)"),
+         .names = RATQ_CLI_DEVICE_NAMES},
         {RATQ_OPT("--dist-timeout", RATQ_OPT_DOUBLE, &timeout, "S",
          "seconds a collective may stall before every rank exits (default 300)"), .dlo = 0, .dhi = INFINITY,
          .open = RATQ_OPT_OPEN_LO},
@@ -161,7 +162,7 @@ int cmd_finetune(int argc, char **argv) {
     ratq_dist_options dopt = {.backend = RATQ_DIST_AUTO, .timeout_s = timeout};
     ratq_dist *dist = ratq_dist_init(&dopt);
     if (!dist) return 2;
-    if (cfg->device == RATQ_DEVICE_CUDA && (cfg->gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(dist))) < 0) {
+    if (cfg->device != RATQ_DEVICE_CPU && (cfg->gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(dist))) < 0) {
         ratq_dist_finalize(dist); // the error line names the cause (no device / built without CUDA)
         return 2;
     }

@@ -14,6 +14,7 @@
 // the NCCL sum order changes; CPU and GPU differ by GEMM order: last-bit differences that grow over steps, within
 // the per-step tolerances of rat_step_cuda.h.
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@
 #include "dist/nccl.h"
 #include "quant/qnet_cuda.h"
 #include "quant/qnet_float_cuda.h"
+#include "train/rat_step.h"
 #include "train/rat_step_cuda.h"
 
 ratq_rat_cuda_config ratq_rat_cuda_config_default(void) {
@@ -101,6 +103,19 @@ int ratq_rat_cuda_stage(ratq_rat_cuda *tr, int slot, const uint8_t *images, cons
 }
 int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_rat_cuda_result *res) {
     (void)tr, (void)slot, (void)t, (void)lr, (void)res;
+    return -1;
+}
+int ratq_rat_cuda_begin(ratq_rat_cuda *tr, int64_t t) {
+    (void)tr, (void)t;
+    return -1;
+}
+int ratq_rat_cuda_micro_batch(ratq_rat_cuda *tr, int c, const uint8_t *images, const int32_t *labels, double *loss,
+                              int64_t *hits) {
+    (void)tr, (void)c, (void)images, (void)labels, (void)loss, (void)hits;
+    return -1;
+}
+int ratq_rat_cuda_update(ratq_rat_cuda *tr, int64_t t, double lr) {
+    (void)tr, (void)t, (void)lr;
     return -1;
 }
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr) {
@@ -399,38 +414,94 @@ static void on_op_done(void *arg, int op) {
     while (tr->next_bucket < tr->n_buckets && tr->buckets[tr->next_bucket].low_op == op) launch_bucket(tr, tr->next_bucket++);
 }
 
-// Quantization, then per micro-batch: teacher forward, student forward, loss, backward (rat_step_cuda.h). All on st.
-static int enqueue_body(ratq_rat_cuda *tr, int slot) {
+// The step's start: result zeroed (status ~0), the device quantization of the master weights.
+static int enqueue_quantize(ratq_rat_cuda *tr) {
     cudaStream_t s = tr->st;
-    const ratq_qnet *q = tr->q;
     CUDA_CHECK(cudaMemsetAsync(tr->d_res, 0, sizeof *tr->d_res, s));
     CUDA_CHECK(cudaMemsetAsync(&tr->d_res->status, 0xff, sizeof tr->d_res->status, s));
-    if (ratq_qnet_cuda_quantize_device(tr->student, q, tr->d_params, &tr->d_res->status) != 0) return -1;
+    return ratq_qnet_cuda_quantize_device(tr->student, tr->q, tr->d_params, &tr->d_res->status);
+}
+
+// Micro-batch c on device images img [MB][n_in] and labels lab [MB]: teacher forward, student forward, loss (added to
+// the result as loss / loss_div), backward into d_gsum (added for c > 0); with NCCL the last micro-batch's backward
+// launches the gradient buckets as it completes them. All on st.
+static int enqueue_chunk(ratq_rat_cuda *tr, int c, const uint8_t *img, const int32_t *lab, int loss_div) {
+    const ratq_qnet *q = tr->q;
     const ratq_qact *so = &q->ops[q->n_ops - 1].out;
     ratq_rat_loss_params lp = {.n = tr->MB, .classes = tr->K, .label_smoothing = tr->cfg.label_smoothing,
                                .alpha = tr->cfg.teacher != RATQ_TEACHER_NONE ? tr->cfg.distill_alpha : 0.0f,
-                               .temperature = tr->cfg.temperature, .chunks = tr->C, .s_scale = so->scale,
+                               .temperature = tr->cfg.temperature, .chunks = loss_div, .s_scale = so->scale,
                                .s_zp = so->zp};
     if (tr->tq) {
         lp.t_scale = tr->teacher->ops[tr->teacher->n_ops - 1].out.scale;
         lp.t_zp = tr->teacher->ops[tr->teacher->n_ops - 1].out.zp;
     }
-    for (int c = 0; c < tr->C; c++) {
-        const uint8_t *img = tr->d_img[slot] + (size_t)c * tr->MB * tr->n_in;
-        const int32_t *lab = tr->d_lab[slot] + (size_t)c * tr->MB;
-        const float *t_f = NULL;
-        const int8_t *t_q = NULL;
-        if (tr->tf && !(t_f = ratq_qnet_float_cuda_forward_device(tr->tf, tr->teacher, img, tr->MB))) return -1;
-        if (tr->tq && !(t_q = ratq_qnet_cuda_forward_device(tr->tq, tr->teacher, img, tr->MB))) return -1;
-        const int8_t *s_q = ratq_qnet_cuda_forward_device(tr->student, q, img, tr->MB);
-        if (!s_q) return -1;
-        ratq_rat_loss_cuda(&lp, s_q, t_f, t_q, lab, ratq_qnet_cuda_dlogits(tr->student), tr->d_res, tr->d_loss_ws, s);
-        const int last = c == tr->C - 1, overlap = last && tr->nccl;
-        if (ratq_qnet_cuda_backward_device(tr->student, q, tr->d_gsum, c > 0, overlap ? on_op_done : NULL, tr) != 0)
+    const float *t_f = NULL;
+    const int8_t *t_q = NULL;
+    if (tr->tf && !(t_f = ratq_qnet_float_cuda_forward_device(tr->tf, tr->teacher, img, tr->MB))) return -1;
+    if (tr->tq && !(t_q = ratq_qnet_cuda_forward_device(tr->tq, tr->teacher, img, tr->MB))) return -1;
+    const int8_t *s_q = ratq_qnet_cuda_forward_device(tr->student, q, img, tr->MB);
+    if (!s_q) return -1;
+    ratq_rat_loss_cuda(&lp, s_q, t_f, t_q, lab, ratq_qnet_cuda_dlogits(tr->student), tr->d_res, tr->d_loss_ws, tr->st);
+    const int overlap = c == tr->C - 1 && tr->nccl;
+    if (overlap) tr->next_bucket = 0;
+    return ratq_qnet_cuda_backward_device(tr->student, q, tr->d_gsum, c > 0, overlap ? on_op_done : NULL, tr);
+}
+
+// Quantization, then every micro-batch of input slot `slot` (rat_step_cuda.h); one rank: the mean over the chunks.
+static int enqueue_body(ratq_rat_cuda *tr, int slot) {
+    if (enqueue_quantize(tr) != 0) return -1;
+    for (int c = 0; c < tr->C; c++)
+        if (enqueue_chunk(tr, c, tr->d_img[slot] + (size_t)c * tr->MB * tr->n_in, tr->d_lab[slot] + (size_t)c * tr->MB,
+                          tr->C) != 0)
             return -1;
-    }
-    if (!tr->nccl && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, s);
+    if (!tr->nccl && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, tr->st);
     return 0;
+}
+
+// After the backward: with NCCL, st waits for the buckets (and, with scalars, the loss / correct sums); then the
+// optimizer, the count of non-finite master weights, the result copy. Ends with ev_done recorded.
+static void enqueue_update(ratq_rat_cuda *tr, int64_t t, double lr, int scalars) {
+    cudaStream_t s = tr->st;
+    if (tr->nccl) { // every bucket was launched by the last backward
+        if (scalars) {
+            CUDA_CHECK(cudaEventRecord(tr->ev_bwd, s));
+            CUDA_CHECK(cudaStreamWaitEvent(tr->nc, tr->ev_bwd, 0));
+            ratq_nccl_allreduce_sum_f64(tr->nccl, &tr->d_res->loss, 1, tr->nc);
+            ratq_nccl_allreduce_sum_i64(tr->nccl, (int64_t *)&tr->d_res->correct, 1, tr->nc);
+        }
+        CUDA_CHECK(cudaEventRecord(tr->ev_nc, tr->nc));
+        CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_nc, 0));
+    }
+    if (tr->cfg.optimizer == RATQ_OPT_ADAMW) {
+        ratq_adamw_params ap = {.lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                                .weight_decay = tr->cfg.weight_decay, .step = t + 1};
+        ratq_adamw_step_cuda(&ap, tr->n_params, tr->d_params, tr->d_gsum, tr->d_s1, tr->d_s2, s);
+    } else {
+        ratq_sgd_params sp = {.lr = (float)lr, .momentum = tr->cfg.momentum, .dampening = 0,
+                              .weight_decay = tr->cfg.weight_decay, .nesterov = 0, .step = t};
+        ratq_sgd_step_cuda(&sp, tr->n_params, tr->d_params, tr->d_gsum, tr->d_s1, s);
+    }
+    CUDA_CHECK(cudaMemsetAsync(&tr->d_res->nonfinite, 0, sizeof tr->d_res->nonfinite, s));
+    ratq_count_nonfinite_cuda((int64_t)tr->n_params, tr->d_params, &tr->d_res->nonfinite, s);
+    CUDA_CHECK(cudaEventRecord(tr->ev_end, s));
+    CUDA_CHECK(cudaMemcpyAsync(tr->h_res, tr->d_res, sizeof *tr->h_res, cudaMemcpyDeviceToHost, s));
+    CUDA_CHECK(cudaEventRecord(tr->ev_done, s));
+}
+
+// Wait for ev_done (under the dist deadline with NCCL).
+static void wait_done(ratq_rat_cuda *tr, const char *what) {
+    if (tr->nccl) ratq_nccl_wait(tr->nccl, tr->ev_done, what);
+    else CUDA_CHECK(cudaEventSynchronize(tr->ev_done));
+}
+
+static int check_update(ratq_rat_cuda *tr, int64_t t, double lr) {
+    if (tr->h_res->nonfinite == 0) return 0;
+    if (!tr->cfg.dist || ratq_dist_rank(tr->cfg.dist) == 0) // the same weights on every rank: one line
+        ratq_error("step %lld: %llu master weights are not finite after the update (lr %g): training diverged and "
+                   "stopped",
+                   (long long)t, tr->h_res->nonfinite, lr);
+    return -1;
 }
 
 static int capture(ratq_rat_cuda *tr, int slot) {
@@ -462,31 +533,10 @@ int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_r
         CUDA_CHECK(cudaGraphLaunch(tr->graph[slot], s));
     } else {
         tr->ran[slot] = 1;
-        tr->next_bucket = 0;
         if (enqueue_body(tr, slot) != 0) return -1;
-        if (tr->nccl) { // every bucket was launched by the last backward; then the step scalars
-            CUDA_CHECK(cudaEventRecord(tr->ev_bwd, s));
-            CUDA_CHECK(cudaStreamWaitEvent(tr->nc, tr->ev_bwd, 0));
-            ratq_nccl_allreduce_sum_f64(tr->nccl, &tr->d_res->loss, 1, tr->nc);
-            ratq_nccl_allreduce_sum_i64(tr->nccl, (int64_t *)&tr->d_res->correct, 1, tr->nc);
-            CUDA_CHECK(cudaEventRecord(tr->ev_nc, tr->nc));
-            CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_nc, 0));
-        }
     }
-    if (tr->cfg.optimizer == RATQ_OPT_ADAMW) {
-        ratq_adamw_params ap = {.lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
-                                .weight_decay = tr->cfg.weight_decay, .step = t + 1};
-        ratq_adamw_step_cuda(&ap, tr->n_params, tr->d_params, tr->d_gsum, tr->d_s1, tr->d_s2, s);
-    } else {
-        ratq_sgd_params sp = {.lr = (float)lr, .momentum = tr->cfg.momentum, .dampening = 0,
-                              .weight_decay = tr->cfg.weight_decay, .nesterov = 0, .step = t};
-        ratq_sgd_step_cuda(&sp, tr->n_params, tr->d_params, tr->d_gsum, tr->d_s1, s);
-    }
-    CUDA_CHECK(cudaEventRecord(tr->ev_end, s));
-    CUDA_CHECK(cudaMemcpyAsync(tr->h_res, tr->d_res, sizeof *tr->h_res, cudaMemcpyDeviceToHost, s));
-    CUDA_CHECK(cudaEventRecord(tr->ev_done, s));
-    if (tr->nccl) ratq_nccl_wait(tr->nccl, tr->ev_done, "NCCL gradient all-reduce");
-    else CUDA_CHECK(cudaEventSynchronize(tr->ev_done));
+    enqueue_update(tr, t, lr, 1);
+    wait_done(tr, "NCCL gradient all-reduce");
     tr->staged[slot] = 0;
     float ms = 0;
     CUDA_CHECK(cudaEventElapsedTime(&ms, tr->ev_start, tr->ev_end));
@@ -498,12 +548,101 @@ int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_r
                    (long long)t);
         return -1;
     }
+    if (check_update(tr, t, lr) != 0) return -1;
     res->loss = loss;
     res->correct = tr->h_res->correct;
     res->images = (int64_t)tr->B * tr->world;
     return 0;
 }
 
+// ---- the phase API of the step table (host/train/rat_step.h) -------------------------------------------------------
+
+int ratq_rat_cuda_begin(ratq_rat_cuda *tr, int64_t t) {
+    if (tr->cfg.dist) ratq_dist_set_step(tr->cfg.dist, t);
+    CUDA_CHECK(cudaSetDevice(tr->device));
+    CUDA_CHECK(cudaEventRecord(tr->ev_start, tr->st));
+    return enqueue_quantize(tr);
+}
+
+int ratq_rat_cuda_micro_batch(ratq_rat_cuda *tr, int c, const uint8_t *images, const int32_t *labels, double *loss,
+                              int64_t *hits) {
+    if (c < 0 || c >= tr->C) {
+        ratq_error("finetune: micro-batch %d of %d", c, tr->C);
+        return -1;
+    }
+    for (int j = 0; j < tr->MB; j++)
+        if (labels[j] < 0 || labels[j] >= tr->K) {
+            ratq_error("finetune: label %d of image %d in the micro-batch is outside the model's %d classes",
+                       labels[j], j, tr->K);
+            return -1;
+        }
+    CUDA_CHECK(cudaSetDevice(tr->device));
+    cudaStream_t s = tr->st;
+    CUDA_CHECK(cudaMemcpyAsync(tr->d_img[0], images, tr->n_in * (size_t)tr->MB, cudaMemcpyHostToDevice, s));
+    CUDA_CHECK(cudaMemcpyAsync(tr->d_lab[0], labels, sizeof(int32_t) * (size_t)tr->MB, cudaMemcpyHostToDevice, s));
+    CUDA_CHECK(cudaMemsetAsync(tr->d_res, 0, offsetof(ratq_step_result, status), s)); // loss, correct (not status)
+    if (enqueue_chunk(tr, c, tr->d_img[0], tr->d_lab[0], 1) != 0) return -1;
+    CUDA_CHECK(cudaMemcpyAsync(tr->h_res, tr->d_res, sizeof *tr->h_res, cudaMemcpyDeviceToHost, s));
+    CUDA_CHECK(cudaEventRecord(tr->ev_done, s));
+    CUDA_CHECK(cudaEventSynchronize(tr->ev_done)); // st only: the buckets on nc run on
+    if (ratq_qnet_cuda_status_check(tr->q, tr->h_res->status) != 0) return -1;
+    *loss = tr->h_res->loss;
+    *hits = tr->h_res->correct;
+    return 0;
+}
+
+int ratq_rat_cuda_update(ratq_rat_cuda *tr, int64_t t, double lr) {
+    CUDA_CHECK(cudaSetDevice(tr->device));
+    if (!tr->nccl && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, tr->st);
+    enqueue_update(tr, t, lr, 0);
+    wait_done(tr, "NCCL gradient all-reduce");
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, tr->ev_start, tr->ev_end));
+    tr->last_ms = ms;
+    return check_update(tr, t, lr);
+}
+
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr) { return tr->last_ms; }
 
 #endif
+
+// ---- the step table (host/train/rat_step.h): the RAT loop's seam, cfg->device == RATQ_DEVICE_CUDA_RESIDENT ----------
+// open builds the trainer from the loop's config and uploads the (possibly resumed) host state; begin quantizes on the
+// device; micro_batch copies the loop's images (host memory) and runs one micro-batch, returning its loss and hits
+// (one small copy back); update averages, all-reduces over NCCL (buckets already running since the last backward)
+// and steps the optimizer; sync_host brings weights and state back for a checkpoint. Eager launches (no graph).
+
+static int resident_open(ratq_rat_step *s) {
+    ratq_rat_cuda_config c = ratq_rat_cuda_config_from(s->cfg);
+    c.micro_batch = s->micro_batch;
+    c.graphs = 0;
+    ratq_rat_cuda *tr = ratq_rat_cuda_create(s->q, s->opt, s->teacher, &c);
+    if (!tr) return -1;
+    if (ratq_rat_cuda_load(tr, s->q, s->state[0], s->state[1]) != 0) {
+        ratq_rat_cuda_destroy(tr);
+        return -1;
+    }
+    s->impl = tr;
+    return 0;
+}
+static int resident_begin(ratq_rat_step *s, int64_t t) { return ratq_rat_cuda_begin(s->impl, t); }
+static int resident_micro_batch(ratq_rat_step *s, int c, const uint8_t *img, const int32_t *labels, double *loss,
+                                int64_t *hits) {
+    return ratq_rat_cuda_micro_batch(s->impl, c, img, labels, loss, hits);
+}
+static int resident_update(ratq_rat_step *s, int64_t t, double lr) { return ratq_rat_cuda_update(s->impl, t, lr); }
+static int resident_sync(ratq_rat_step *s) { return ratq_rat_cuda_sync_to_host(s->impl, s->q, s->state[0], s->state[1]); }
+static void resident_destroy(ratq_rat_step *s) {
+    ratq_rat_cuda_destroy(s->impl);
+    s->impl = NULL;
+}
+
+const ratq_rat_step_ops ratq_rat_step_cuda_ops = {
+    .name = "cuda-resident",
+    .open = resident_open,
+    .begin = resident_begin,
+    .micro_batch = resident_micro_batch,
+    .update = resident_update,
+    .sync_host = resident_sync,
+    .destroy = resident_destroy,
+};

@@ -58,6 +58,7 @@
 
 #include "dist/dist.h"
 #include "quant/qnet.h"
+#include "train/rat_step.h"
 #include "train/rat_train.h"
 
 typedef struct {
@@ -124,5 +125,19 @@ int ratq_rat_cuda_buckets(const ratq_qnet *q, size_t target, size_t *lo, size_t 
 
 // Device time of the last step in milliseconds (CUDA events around the step, input copy excluded).
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr);
+
+// ---- the phase API of the RAT loop's step table (host/train/rat_step.h), one call per phase of global step t ----
+// begin: the step's device quantization. micro_batch c (0 .. C-1): its MB images and labels from HOST memory, the
+// micro-batch's loss (not divided by C) and correct count into *loss, *hits (waits for them: one small copy).
+// update: gradient / C, the NCCL all-reduce, the optimizer (waits; -1 after an error line if a master weight became
+// non-finite). The loop all-reduces loss and hits itself. No CUDA Graph on this path.
+int ratq_rat_cuda_begin(ratq_rat_cuda *tr, int64_t t);
+int ratq_rat_cuda_micro_batch(ratq_rat_cuda *tr, int c, const uint8_t *images, const int32_t *labels, double *loss,
+                              int64_t *hits);
+int ratq_rat_cuda_update(ratq_rat_cuda *tr, int64_t t, double lr);
+
+// The step table over the phase API (the GPU-resident step of host/train/rat_step.h), chosen by ratq_rat_step_open
+// for cfg->device == RATQ_DEVICE_CUDA_RESIDENT (`ratq finetune --device cuda-resident`).
+extern const ratq_rat_step_ops ratq_rat_step_cuda_ops;
 
 #endif

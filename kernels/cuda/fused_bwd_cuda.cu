@@ -297,3 +297,16 @@ extern "C" void ratq_zero_cuda(int64_t count, float *dst, cudaStream_t stream) {
     zero_kernel<<<ratq_grid_for(count, RATQ_CUDA_BLOCK), RATQ_CUDA_BLOCK, 0, stream>>>(count, dst);
     CUDA_CHECK_LAUNCH();
 }
+
+// Number of non-finite values of x (integer atomics: the count is exact and order-free).
+static __global__ void count_nonfinite_kernel(int64_t count, const float *x, unsigned long long *out) {
+    int bad = 0;
+    RATQ_GRID_STRIDE_LOOP(i, count) bad += !isfinite(x[i]);
+    if (bad) atomicAdd(out, (unsigned long long)bad); // rare: only a diverged run
+}
+
+extern "C" void ratq_count_nonfinite_cuda(int64_t count, const float *x, unsigned long long *out, cudaStream_t stream) {
+    if (count <= 0) return;
+    count_nonfinite_kernel<<<ratq_grid_for(count, RATQ_CUDA_BLOCK), RATQ_CUDA_BLOCK, 0, stream>>>(count, x, out);
+    CUDA_CHECK_LAUNCH();
+}

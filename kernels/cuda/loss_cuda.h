@@ -17,6 +17,7 @@ typedef struct {
     double loss;               // sum over micro-batches of (micro-batch loss) / chunks
     long long correct;         // rows whose argmax equals the label
     unsigned long long status; // ~0 = fine; else the first quantization error key (kernels/cuda/quantize_elem.h)
+    unsigned long long nonfinite; // master weights that are not finite after the update
 } ratq_step_result;
 
 typedef struct {

@@ -89,6 +89,8 @@ void ratq_fused_gap_bwd_cuda(int n, int hw, int c, const float *dy, const uint8_
 void ratq_div_cuda(int64_t count, float *x, float div, cudaStream_t stream);
 // dst = 0 everywhere (a tensor no backward contribution reaches).
 void ratq_zero_cuda(int64_t count, float *dst, cudaStream_t stream);
+// *out += the number of non-finite (NaN, +-Inf) values of x[count] (exact).
+void ratq_count_nonfinite_cuda(int64_t count, const float *x, unsigned long long *out, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

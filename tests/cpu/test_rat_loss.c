@@ -1,7 +1,8 @@
 // test_rat_loss.c — the RAT micro-batch loss written once (kernels/cpu/float_loss_elem.h) and its CPU driver
 // ratq_rat_loss_cpu (kernels/cpu/float_loss.c), label cpu, plain C:
-//   1. ratq_rat_loss_cpu == the loss block of host/train/rat_train.c (transcribed below as rat_train_loss: xent, dz
-//      scaled by (1 - a), distillation with its own softmax_t), dL/dz and L BIT FOR BIT, over batch sizes, class
+//   1. ratq_rat_loss_cpu == the RAT loop's loss as written before it called ratq_rat_loss_cpu (host/train/
+//      rat_step_host.c; transcribed below as rat_train_loss: xent, dz scaled by (1 - a), distillation with its own
+//      softmax_t), dL/dz and L BIT FOR BIT, over batch sizes, class
 //      counts, label smoothing, distillation weights a in {0, 0.5, 1} and temperatures, on int8-dequantized
 //      logits (ties included) and float teacher logits;
 //   2. the GPU kernel's decomposition (kernels/cuda/loss_cuda.cu): per element ratq_le_dz(ratq_xent_dlogit(...),
@@ -18,7 +19,7 @@
 #include "qmodel/qmodel.h"
 #include "test_util.h"
 
-// ---- host/train/rat_train.c's loss (at the commit this test was written), verbatim in substance ----
+// ---- the loop's loss before ratq_rat_loss_cpu (rat_train.c at f364b8a, then rat_step_host.c), verbatim ----
 static void softmax_t(const float *x, int k, float T, double *p) {
     double mx = x[0];
     for (int i = 1; i < k; i++)

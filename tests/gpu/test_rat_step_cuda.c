@@ -16,6 +16,11 @@
 //   resume       4 GPU steps straight == 2 steps, ratq_ckpt_save, a new trainer from ratq_ckpt_load, 2 steps: BIT-
 //                IDENTICAL weights and state; and the CPU step from that checkpoint agrees with the GPU's step 2 within
 //                the tolerances (checkpoints move between CPU and GPU).
+//   loop         the RAT loop itself (ratq_rat_train) with cfg.device = RATQ_DEVICE_CUDA_RESIDENT (the step table of
+//                host/train/rat_step_cuda.c) against RATQ_DEVICE_CPU on a raw shard of 64 tiny-net images, batch 16 in
+//                micro-batches of 8, int8 teacher, 3 steps: step-0 loss within TOL_LOG (the log's 9 digits), the
+//                weight update within TOL_UPDATE_TF32; a rerun BIT-IDENTICAL (weights and log); a run stopped after
+//                step 1 and resumed from its checkpoint BIT-IDENTICAL to the straight run.
 //   nccl         one rank with the NCCL path forced (small buckets, 2 micro-batches: bucketed mean, scalar all-reduces,
 //                the watchdog wait): 3 steps BIT-IDENTICAL to the run without NCCL (a mean over one rank is the
 //                identity).
@@ -46,6 +51,7 @@
 #define TOL_UPDATE_BF16 1.5e-1
 #define TOL_LOSS 1e-9
 #define TOL_LOSS2 2e-2
+#define TOL_LOG 1e-7 // a loss read back from the log's %.9g
 
 static int g_device;
 static char g_dir[256];
@@ -483,6 +489,136 @@ static void mode_nccl(const model_src *src) {
     ratq_qnet_free(&q);
 }
 
+// ---- the RAT loop with the resident step table ----------------------------------------------------------------
+
+static void put_u32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+// A raw shard (host/data/data.h) of n images [res][res][3] with labels.
+static int write_raw_shard(const char *path, const uint8_t *img, const int64_t *lab, int n, int res, int classes) {
+    const uint64_t lab_off = 128, data_off = lab_off + 8 * (uint64_t)n, data = (uint64_t)n * res * res * 3;
+    const uint64_t size = data_off + data;
+    uint8_t *f = calloc(1, size);
+    memcpy(f, "RATQIMG1", 8);
+    put_u32(f + 8, 1), put_u32(f + 12, 0), put_u64(f + 16, (uint64_t)n), put_u32(f + 24, (uint32_t)res);
+    put_u32(f + 28, (uint32_t)res), put_u32(f + 32, 3), put_u32(f + 36, (uint32_t)classes);
+    put_u64(f + 40, lab_off), put_u64(f + 48, 0), put_u64(f + 56, data_off), put_u64(f + 64, data), put_u64(f + 72, size);
+    for (int i = 0; i < n; i++) put_u64(f + lab_off + 8 * (uint64_t)i, (uint64_t)lab[i]);
+    memcpy(f + data_off, img, data);
+    FILE *fp = fopen(path, "wb");
+    const int ok = fp && fwrite(f, 1, size, fp) == size;
+    if (fp) fclose(fp);
+    free(f);
+    return ok ? 0 : -1;
+}
+
+static double log_loss_at(const char *log, int step) {
+    const char *p = log;
+    for (int s = 0; p && s < step; s++) {
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    if (!p || !(p = strstr(p, "\"loss\":"))) return NAN;
+    return atof(p + 7);
+}
+
+typedef struct {
+    float *params;
+    char *log;
+} loop_out;
+
+static int loop_run(const model_src *src, const ratq_dataset *ds, ratq_train_device dev, int64_t stop_after,
+                    int resume, const char *tag, loop_out *o) {
+    ratq_qnet q, t;
+    build_student(src, &q);
+    build_teacher(src, &q, RATQ_TEACHER_INT32, &t);
+    const ratq_quant_options qo = {.k = 4, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
+    ratq_rat_config cfg = ratq_rat_config_default();
+    cfg.epochs = 1;
+    cfg.batch = 16;
+    cfg.micro_batch = 8;
+    cfg.limit = 48; // 3 steps
+    cfg.lr = 0.05;
+    cfg.label_smoothing = 0.1f;
+    cfg.teacher = RATQ_TEACHER_INT32;
+    cfg.distill_alpha = 0.5f;
+    cfg.temperature = 2.0f;
+    cfg.seed = 3;
+    cfg.device = dev;
+    cfg.gpu = g_device;
+    char logp[600], ckp[600];
+    snprintf(logp, sizeof logp, "%s/%s.jsonl", g_dir, tag);
+    snprintf(ckp, sizeof ckp, "%s/%s.ckpt", g_dir, tag);
+    cfg.log_path = logp;
+    cfg.ckpt_path = ckp;
+    cfg.stop_after = stop_after;
+    cfg.resume = resume;
+    ratq_rat_stats st;
+    const int rc = ratq_rat_train(&q, &qo, &t, ds, &cfg, &st);
+    o->params = malloc(q.n_params * sizeof(float));
+    memcpy(o->params, q.params, q.n_params * sizeof(float));
+    o->log = ratq_read_file(logp, NULL);
+    ratq_qnet_free(&q);
+    ratq_qnet_free(&t);
+    return rc == 0 && o->log ? 0 : -1;
+}
+
+static void mode_loop(const model_src *src) {
+    const int n = 64, res = 32;
+    uint64_t st = 77;
+    uint8_t *img = tq_smooth_images(n, res, &st);
+    int64_t lab[64];
+    for (int i = 0; i < n; i++) lab[i] = ratq_test_range(&st, 0, 9);
+    char path[600];
+    snprintf(path, sizeof path, "%s/loop.rqshard", g_dir);
+    CHECK_MSG(write_raw_shard(path, img, lab, n, res, 10) == 0, "write %s", path);
+    ratq_dataset *ds = ratq_data_open(path, NULL);
+    CHECK_MSG(ds != NULL, "open %s", path);
+    if (!ds) return;
+    ratq_qnet q0;
+    build_student(src, &q0);
+    const size_t np = q0.n_params;
+    loop_out cpu = {0}, g1 = {0}, g2 = {0}, half = {0}, rest = {0};
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CPU, 0, 0, "cpu", &cpu) == 0, "loop: cpu run");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 0, 0, "gpu1", &g1) == 0, "loop: resident run");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 0, 0, "gpu2", &g2) == 0, "loop: resident rerun");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 1, 0, "gpur", &half) == 0, "loop: resident, stop after 1");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 0, 1, "gpur", &rest) == 0, "loop: resident, resumed");
+    if (!ratq_test_failures) {
+        const double lc = log_loss_at(cpu.log, 0), lg = log_loss_at(g1.log, 0);
+        CHECK_MSG(fabs(lg - lc) <= TOL_LOG * fabs(lc), "loop: step 0 loss gpu %.9g cpu %.9g", lg, lc);
+        long nonfinite = 0;
+        // the first step's update is compared through the 3-step runs' totals: tolerance of TF32 over 3 steps
+        const double e = rel_l2(g1.params, cpu.params, q0.params, np, &nonfinite);
+        CHECK_MSG(nonfinite == 0 && e <= 3 * TOL_UPDATE_TF32, "loop: 3-step weight change rel L2 %.3g (tol %.2g)", e,
+                  3 * TOL_UPDATE_TF32);
+        CHECK_MSG(!memcmp(g1.params, g2.params, np * sizeof(float)) && !strcmp(g1.log, g2.log),
+                  "loop: resident rerun not bit-identical");
+        CHECK_MSG(!memcmp(g1.params, rest.params, np * sizeof(float)) && !strcmp(g1.log, rest.log),
+                  "loop: stop + resume differs from the straight run");
+        printf("loop: step 0 loss gpu %.9g cpu %.9g; 3-step change rel L2 %.3g; rerun and resume bit-identical\n", lg,
+               lc, e);
+    }
+    loop_out *all[5] = {&cpu, &g1, &g2, &half, &rest};
+    for (int i = 0; i < 5; i++) free(all[i]->params), free(all[i]->log);
+    ratq_qnet_free(&q0);
+    ratq_data_close(ds);
+    free(img);
+    const char *tags[4] = {"cpu", "gpu1", "gpu2", "gpur"};
+    for (int i = 0; i < 4; i++) {
+        char f[700];
+        snprintf(f, sizeof f, "%s/%s.jsonl", g_dir, tags[i]);
+        unlink(f);
+        snprintf(f, sizeof f, "%s/%s.ckpt", g_dir, tags[i]);
+        unlink(f);
+    }
+    unlink(path);
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "tiny";
     if (ratq_cuda_device_count() <= 0) {
@@ -531,11 +667,14 @@ int main(int argc, char **argv) {
     } else if (!strcmp(mode, "resume")) {
         if (src_tiny(&src) == 0) mode_resume(&src);
         src_free(&src);
+    } else if (!strcmp(mode, "loop")) {
+        if (src_tiny(&src) == 0) mode_loop(&src);
+        src_free(&src);
     } else if (!strcmp(mode, "nccl")) {
         if (src_tiny(&src) == 0) mode_nccl(&src);
         src_free(&src);
     } else {
-        fprintf(stderr, "usage: test_rat_step_cuda quant|tiny|lite0|resume|nccl\n");
+        fprintf(stderr, "usage: test_rat_step_cuda quant|tiny|lite0|resume|loop|nccl\n");
         return 2;
     }
     rmdir(g_dir);
