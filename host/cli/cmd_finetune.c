@@ -69,6 +69,7 @@ int cmd_finetune(int argc, char **argv) {
     ratq_rat_job job = {.calib_images = 1000, .calib_batch = 32, .ptq_engine = RATQ_EVAL_QMODEL};
     ratq_rat_config *cfg = &job.cfg;
     *cfg = ratq_rat_config_default();
+    cfg->num_workers = 4; // the input stream's decoders (host/data/stream.h)
     cfg->ckpt_every = 100;
     const char *logp = NULL, *ckpt = NULL;
     int k = 0, epochs = 0, snap = 0, json = 0, distill = 0, rounding = RATQ_ROUND_SINGLE, teacher = 0, engine = 0;
@@ -127,6 +128,8 @@ int cmd_finetune(int argc, char **argv) {
         {RATQ_OPT("--augment", RATQ_OPT_FLAG, &cfg->augment, NULL, "RandomResizedCrop + horizontal flip (default: the eval "
          "transform)")},
         {RATQ_OPT("--seed", RATQ_OPT_U64, &cfg->seed, "S", "data order / augmentation seed (default 1)")},
+        {RATQ_OPT("--workers", RATQ_OPT_INT, &cfg->num_workers, "N",
+         "decoding threads of the input stream per rank (default 4; 0 = in the training thread)"), .lo = 0, .hi = 256},
         {RATQ_OPT("--log", RATQ_OPT_STRING, &logp, "FILE", "JSON-lines log (default OUT.log.jsonl)")},
         {RATQ_OPT("--checkpoint", RATQ_OPT_STRING, &ckpt, "FILE", "checkpoint path (default OUT.ckpt)")},
         {RATQ_OPT("--checkpoint-every", RATQ_OPT_I64, &cfg->ckpt_every, "N", "steps between checkpoints (default 100)"),
