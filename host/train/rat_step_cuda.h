@@ -37,15 +37,14 @@
 // between CPU and GPU (GEMM order): those runs agree to the tolerances above per step, and the checkpoint format
 // is the same, so a run may resume on any of them.
 //
-// Use from the RAT loop (host/train/rat_train.c; rank r of W, per-rank batch B, stream = host/data/stream.h with
-// cfg.alloc = ratq_rat_cuda_host_alloc, depth >= 3):
-//   tr = ratq_rat_cuda_create(q, opt, teacher, &ratq_rat_cuda_config_from(cfg));
-//   on resume: ratq_ckpt_load(path, q, opt, s1, s2, &info) (rank 0, then the start broadcast), ratq_rat_cuda_load(...)
-//   ratq_stream_start(st, start, total); next(&b[t]) ; ratq_rat_cuda_stage(tr, t & 1, b[t].images, b[t].labels)
-//   for t: next(&b[t+1]), stage(t+1) (the copy overlaps step t); ratq_rat_cuda_step(tr, t & 1, t, ratq_lr_at(t), &res);
-//          release(b[t]); log res.loss, res.correct / res.images; at a checkpoint: ratq_rat_cuda_sync_to_host(tr, q,
-//          s1, s2) then ratq_ckpt_save (rank 0)
-//   at the end: ratq_rat_cuda_sync_to_host, ratq_qnet_quantize(q, opt) (the final integer model).
+// Two ways to drive it:
+//   the RAT loop (host/train/rat_train.c, `ratq finetune --device cuda-resident`): the step table
+//     ratq_rat_step_cuda_ops over the phase API below (begin / micro_batch / update / sync_host); the loop's input
+//     stream fills pinned slots, each micro-batch is copied in and its loss and hit count come back; eager launches;
+//   the whole-step API (ratq_rat_cuda_stage / ratq_rat_cuda_step; benchmarks/bench_rat_step_cuda.c, tests): the next
+//     batch is staged on the copy stream while the current step runs, the step body is a CUDA Graph (one rank), the
+//     loss and correct count come back once per step. A loop that stages step t + 1 before running step t:
+//       stage(tr, (t+1) & 1, images[t+1], labels[t+1]); step(tr, t & 1, t, lr(t), &res); release batch t.
 //
 // Errors: CUDA / NCCL failures print file:line and exit(1); a dead or stalled rank exits 3 naming rank and step
 // (host/dist/nccl.h); API misuse, a quantization error (non-finite weight, multiplier out of range) or a
