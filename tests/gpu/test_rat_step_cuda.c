@@ -24,12 +24,18 @@
 //   nccl         one rank with the NCCL path forced (small buckets, 2 micro-batches: bucketed mean, scalar all-reduces,
 //                the watchdog wait): 3 steps BIT-IDENTICAL to the run without NCCL (a mean over one rank is the
 //                identity).
-// Tolerances (relative L2 of the weight update over all parameters, one step):
+// Tolerances, one step, relative L2 over all parameters of quantities linear in the gradient (the SGD update and
+// momentum, the AdamW first moment m; the second moment v gets twice the tolerance):
 //   TOL_UPDATE_FP32 = 2e-4   cuBLAS vs OpenBLAS summation order and S as GEMM alpha: ~1e-6 per GEMM level, compounded
 //                            along the backward chain (test_quant_cuda.c measures 1e-5 per slice on Lite0 in FP32)
-//   TOL_UPDATE_TF32 = 3e-2   TF32 rounds both GEMM operands to 11 significant bits (2^-11 ~ 4.9e-4 relative each):
-//                            ~5e-4 per GEMM level, compounding over ~50 levels of Lite0 (worst case linear growth 2.5e-2)
-//   TOL_UPDATE_BF16 = 1.5e-1 bf16: 8 significant bits (2^-8 = 3.9e-3 per operand), the same chain
+//   TOL_UPDATE_TF32 = 5e-3   TF32 rounds the GEMM operands to 11 significant bits. Emulated on the CPU (every
+//                            operand of every backward GEMM rounded to TF32, one step of 8 images): gradient relative
+//                            L2 5.1e-4 (tiny) and 6.0e-4 (Lite0), worst single tensor 2.2e-3: 8x margin
+//   TOL_UPDATE_BF16 = 2.5e-2 bf16, 8 significant bits, emulated the same way: 2.9e-3 / 3.2e-3, worst tensor 1.0e-2
+// AdamW's first update is lr * g / (|g| + eps), the sign of g almost everywhere: a gradient element near zero whose
+// sign differs between the two sides moves by 2 lr (emulated TF32: 3 of 24,482 tiny-net signs, update relative L2
+// 2.3e-2). So for AdamW the weights are compared by count: at most max(3, 0.1 %) parameters may move by more than
+// 1 % of lr apart; m and v carry the gradient comparison.
 //   TOL_LOSS = 1e-9          step 0: identical int8 logits, only the order of the double sums and device exp / log
 //   TOL_LOSS2 = 2e-2         step 1: the weights differ by the update tolerance, flipping a few int8 weights
 #define _DEFAULT_SOURCE // mkdtemp
@@ -47,8 +53,8 @@
 #include "train/rat_train.h"
 
 #define TOL_UPDATE_FP32 2e-4
-#define TOL_UPDATE_TF32 3e-2
-#define TOL_UPDATE_BF16 1.5e-1
+#define TOL_UPDATE_TF32 5e-3
+#define TOL_UPDATE_BF16 2.5e-2
 #define TOL_LOSS 1e-9
 #define TOL_LOSS2 2e-2
 #define TOL_LOG 1e-7 // a loss read back from the log's %.9g
@@ -296,10 +302,11 @@ static void step_vs_cpu(const model_src *src, const step_case *c) {
     memcpy(p0, q.params, np * sizeof(float));
     double lc[2];
     int64_t cc[2];
-    float *p1 = malloc(np * sizeof(float)), *m1 = malloc(np * sizeof(float));
+    float *p1 = malloc(np * sizeof(float)), *m1 = malloc(np * sizeof(float)), *v1 = malloc(np * sizeof(float));
     int rc = cpu_step(&q, &qo, &t, c, step_img(&b, 0), step_lab(&b, 0), 0, lr_at(0), s1, s2, &lc[0], &cc[0]);
     memcpy(p1, q.params, np * sizeof(float));
     memcpy(m1, s1, np * sizeof(float));
+    memcpy(v1, s2, np * sizeof(float));
     if (rc == 0) rc = cpu_step(&q, &qo, &t, c, step_img(&b, 1), step_lab(&b, 1), 1, lr_at(1), s1, s2, &lc[1], &cc[1]);
     CHECK_MSG(rc == 0, "%s: cpu steps", c->name);
     run_out g1, g2, g3;
@@ -319,8 +326,19 @@ static void step_vs_cpu(const model_src *src, const step_case *c) {
         const double e = rel_l2(g0.params, p1, p0, np, &nonfinite);
         const double em = rel_l2(g0.s1, m1, NULL, np, &nonfinite);
         CHECK_MSG(nonfinite == 0, "%s: %ld non-finite GPU values", c->name, nonfinite);
-        CHECK_MSG(e <= c->tol && em <= c->tol, "%s: step 0 update relative L2 %.3g, state %.3g > %.1g", c->name, e, em,
-                  c->tol);
+        if (c->opt == RATQ_OPT_ADAMW) { // sign-like first update: compare m, v, and count the weights apart
+            const double ev = rel_l2(g0.s2, v1, NULL, np, &nonfinite);
+            long apart = 0;
+            for (size_t i = 0; i < np; i++)
+                apart += fabs(((double)g0.params[i] - p0[i]) - ((double)p1[i] - p0[i])) > 0.01 * lr_at(0);
+            const long allowed = np / 1000 > 3 ? (long)(np / 1000) : 3;
+            CHECK_MSG(em <= c->tol && ev <= 2 * c->tol && apart <= allowed,
+                      "%s: step 0 AdamW: m relative L2 %.3g (tol %.1g), v %.3g (tol %.1g), %ld weights apart (allowed %ld)",
+                      c->name, em, c->tol, ev, 2 * c->tol, apart, allowed);
+        } else {
+            CHECK_MSG(e <= c->tol && em <= c->tol, "%s: step 0 update relative L2 %.3g, momentum %.3g > %.1g", c->name,
+                      e, em, c->tol);
+        }
         CHECK_MSG(fabs(g1.loss[1] - lc[1]) <= TOL_LOSS2 * fabs(lc[1]), "%s: step 1 loss gpu %.9g cpu %.9g", c->name,
                   g1.loss[1], lc[1]);
         CHECK_MSG(same_out(&g1, &g2, np, 2), "%s: GPU rerun not bit-identical", c->name);
@@ -330,7 +348,7 @@ static void step_vs_cpu(const model_src *src, const step_case *c) {
                c->name, g1.loss[0], g1.loss[1], lc[0], lc[1], (long long)g0.correct[0], (long long)cc[0], e, c->tol, em);
     }
     free_out(&g0), free_out(&g1), free_out(&g2), free_out(&g3);
-    free(p0), free(s1), free(s2), free(p1), free(m1);
+    free(p0), free(s1), free(s2), free(p1), free(m1), free(v1);
     free_batches(&b);
     ratq_qnet_free(&q);
     if (t.ops) ratq_qnet_free(&t);
