@@ -10,7 +10,8 @@
 // Before timing, every layer is validated against the CPU twins on images 0 and batch-1 (outputs and masks
 // identical for both the fused and the unfused path); a mismatch exits 1 without timing.
 // L2 is flushed (a memset larger than L2) before every timed repeat; repeats are timed with CUDA events.
-// Without a GPU it prints "no GPU: not run" and exits 0. Output: a Markdown table on stdout.
+// Without a GPU it prints "no GPU: not run" and exits 0. Output: a Markdown table on stdout, then one line
+// "json: {...}" with the totals (read by scripts/gpu_check.sh).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,6 +188,10 @@ int main(void) {
            sum_unfused, sum_unfused / sum_fused, bw * 1e-9, 100.0 * bw / copy_bw);
     printf("target fused >= 70%% of copy bandwidth over the 1x1 layers: %s (%.0f%%)\n",
            bw >= 0.7 * copy_bw ? "MET" : "NOT MET", 100.0 * bw / copy_bw);
+    printf("\njson: {\"bench\": \"cuda_epilogue\", \"device\": \"%s\", \"batch\": %d, \"copy_gbs\": %.1f, "
+           "\"fused_ms\": %.4f, \"fused_nomask_ms\": %.4f, \"unfused_ms\": %.4f, \"fused_gbs\": %.1f, "
+           "\"fused_frac_copy\": %.4f}\n",
+           prop.name, BATCH, copy_bw * 1e-9, sum_fused, sum_nomask, sum_unfused, bw * 1e-9, bw / copy_bw);
     bench_flush_free();
     return 0;
 }

@@ -7,7 +7,9 @@
 // Before timing, every layer is validated at batch 2 against the CPU twins (ratq_dwconv2d_bwd_cpu: relative L2
 // <= 1e-5 for dx, dw, db; STE: bit-identical to ratq_ste_grad_ref), and a rerun must be bit-identical; a failure
 // exits 1 without timing. L2 is flushed (a memset larger than L2) before every timed repeat; CUDA events.
-// Without a GPU it prints "no GPU: not run" and exits 0. Output: a Markdown table on stdout.
+// Timed on random data (zeros could hide work and run faster than real data).
+// Without a GPU it prints "no GPU: not run" and exits 0. Output: a Markdown table on stdout, then one line
+// "json: {...}" with the totals (read by scripts/gpu_check.sh).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,13 @@ static float *down(const float *d, size_t n) {
 }
 
 static void dfree(void *d) { CUDA_CHECK(cudaFree(d)); }
+
+// n random floats in [lo, hi) into device buffer d.
+static void drand(float *d, size_t n, float lo, float hi) {
+    float *h = hrand(n, lo, hi);
+    CUDA_CHECK(cudaMemcpy(d, h, sizeof(float) * n, cudaMemcpyHostToDevice));
+    free(h);
+}
 
 #include "bench_cuda_timing.cuh" // time_ms (L2 flushed), copy_bandwidth
 
@@ -174,6 +183,7 @@ int main(void) {
            prop.name, copy_bw * 1e-9, REPEATS);
     printf("| op | shape | ms | required GB/s | / copy BW |\n|---|---|---|---|---|\n");
 
+    double ste_ms = 0, ste_frac = 0;
     // STE prologue on the largest Lite0 activation.
     {
         const int64_t count = (int64_t)BATCH * 112 * 112 * 96;
@@ -184,12 +194,17 @@ int main(void) {
         CUDA_CHECK(cudaMalloc((void **)&d_g, sizeof(float) * (size_t)count));
         CUDA_CHECK(cudaMalloc((void **)&d_mask, (size_t)count));
         CUDA_CHECK(cudaMalloc((void **)&d_ratio, sizeof(float) * channels));
-        CUDA_CHECK(cudaMemset(d_dy, 0, sizeof(float) * (size_t)count));
-        CUDA_CHECK(cudaMemset(d_mask, 1, (size_t)count));
-        CUDA_CHECK(cudaMemset(d_ratio, 0, sizeof(float) * channels));
+        drand(d_dy, (size_t)count, -1.0f, 1.0f);
+        drand(d_ratio, channels, 0.5f, 2.0f);
+        uint8_t *mask = (uint8_t *)malloc((size_t)count);
+        if (!mask) exit(1);
+        for (int64_t i = 0; i < count; i++) mask[i] = urand() < 0.9f; // about 10% clipped
+        CUDA_CHECK(cudaMemcpy(d_mask, mask, (size_t)count, cudaMemcpyHostToDevice));
+        free(mask);
         const double ms = time_ms([&] { ratq_ste_grad_cuda(count, channels, d_dy, d_mask, d_ratio, d_g, 0); });
         const double bytes = (double)count * (4 + 1 + 4), bw = bytes / (ms * 1e-3);
         printf("| STE prologue | %dx112x112x96 | %.3f | %.1f | %.0f%% |\n", BATCH, ms, bw * 1e-9, 100.0 * bw / copy_bw);
+        ste_ms = ms, ste_frac = bw / copy_bw;
         dfree(d_dy), dfree(d_g), dfree(d_mask), dfree(d_ratio);
     }
     double sum_ms = 0, sum_bytes = 0;
@@ -205,9 +220,9 @@ int main(void) {
         CUDA_CHECK(cudaMalloc((void **)&d_w, sizeof(float) * nw));
         CUDA_CHECK(cudaMalloc((void **)&d_dw, sizeof(float) * nw));
         CUDA_CHECK(cudaMalloc((void **)&d_db, sizeof(float) * p.oc));
-        CUDA_CHECK(cudaMemset(d_x, 0, sizeof(float) * nx));
-        CUDA_CHECK(cudaMemset(d_dy, 0, sizeof(float) * ny));
-        CUDA_CHECK(cudaMemset(d_w, 0, sizeof(float) * nw));
+        drand(d_x, nx, 0.0f, 6.0f);
+        drand(d_dy, ny, -1e-3f, 1e-3f);
+        drand(d_w, nw, -0.5f, 0.5f);
         const double ms = time_ms([&] { ratq_dwconv2d_bwd_cuda(&p, d_x, d_w, d_dy, d_dx, d_dw, d_db, 0); });
         const double bytes = 4.0 * (2.0 * nx + ny + 2.0 * nw + p.oc), bw = bytes / (ms * 1e-3);
         printf("| dw bwd | %dx%dx%d k%d s%d | %.3f | %.1f | %.0f%% |\n", L->hw, L->hw, L->c, L->k, L->stride, ms,
@@ -218,6 +233,9 @@ int main(void) {
     }
     const double bw = sum_bytes / (sum_ms * 1e-3);
     printf("| dw bwd, all layers | | %.3f | %.1f | %.0f%% |\n", sum_ms, bw * 1e-9, 100.0 * bw / copy_bw);
+    printf("\njson: {\"bench\": \"cuda_train\", \"device\": \"%s\", \"batch\": %d, \"copy_gbs\": %.1f, "
+           "\"ste_ms\": %.4f, \"ste_frac_copy\": %.4f, \"dw_bwd_ms\": %.4f, \"dw_bwd_frac_copy\": %.4f}\n",
+           prop.name, BATCH, copy_bw * 1e-9, ste_ms, ste_frac, sum_ms, bw / copy_bw);
     bench_flush_free();
     ratq_cuda_train_release();
     return 0;

@@ -1,5 +1,5 @@
 // cmd_eval.c — `ratq eval --model FILE --data PATH [--limit N] [--batch B] [--json] [--threads T] [--workers W]
-//                        [--transform auto|none|eval] [--classes SYNSETS]`
+//                        [--transform auto|none|eval] [--classes SYNSETS] [--engine fast|ref]`
 //
 // Float accuracy (inference mode: BN folded into the convs, models/efficientnet_lite.h) of an EfficientNet-Lite weight file (.ratqw, models/weights.h) on a dataset (host/data/data.h:
 // shard file or folder, .npz file or folder, JPEG folder tree, IDX). Images are mapped to (x - 127) / 128.
@@ -44,27 +44,30 @@ static int is_integer_model(const char *path) {
     return got == 5 && !memcmp(magic, "RATQM", 5);
 }
 
-static int eval_integer(const char *model_path, const char *data_path, int64_t limit, int batch, int json) {
+static int eval_integer(const char *model_path, const char *data_path, int64_t limit, int batch, int json,
+                        ratq_engine engine) {
     ratq_quant_eval_result r;
     double t0 = ratq_now();
-    if (ratq_qmodel_eval(model_path, data_path, limit, batch, isatty(fileno(stderr)) && !json, &r)) return 2;
+    if (ratq_qmodel_eval(model_path, data_path, limit, batch, isatty(fileno(stderr)) && !json, engine, &r)) return 2;
     double dt = ratq_now() - t0, rate = r.n / (dt > 0 ? dt : 1e-9);
     double t1 = r.n ? (double)r.top1 / r.n : 0, t5 = r.n ? (double)r.top5 / r.n : 0;
     if (json)
-        printf("{\"model\":\"%s\",\"engine\":\"int\",\"data\":\"%s\",\"images\":%lld,\"top1\":%.17g,\"top5\":%.17g,"
-               "\"images_per_s\":%.6g}\n", model_path, data_path, (long long)r.n, t1, t5, rate);
+        printf("{\"model\":\"%s\",\"engine\":\"int\",\"int_engine\":\"%s\",\"data\":\"%s\",\"images\":%lld,"
+               "\"top1\":%.17g,\"top5\":%.17g,\"images_per_s\":%.6g}\n", model_path, ratq_engine_name(engine), data_path,
+               (long long)r.n, t1, t5, rate);
     else
-        printf("model   %s (integer, CPU integer engine)\ndata    %s\nimages  %lld\ntop-1   %.4f (%lld)\n"
-               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %d)\n", model_path, data_path, (long long)r.n, t1,
-               (long long)r.top1, t5, (long long)r.top5, rate, batch);
+        printf("model   %s (integer, CPU integer engine: %s)\ndata    %s\nimages  %lld\ntop-1   %.4f (%lld)\n"
+               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %d)\n", model_path, ratq_engine_name(engine),
+               data_path, (long long)r.n, t1, (long long)r.top1, t5, (long long)r.top5, rate, batch);
     return 0;
 }
 
 int cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *data_path = NULL, *classes = NULL;
     int64_t limit = -1;
-    int batch = 32, threads = 0, workers = 2, json = 0, tf = 0;
+    int batch = 32, threads = 0, workers = 2, json = 0, tf = 0, eng = RATQ_ENGINE_FAST;
     static const char *const transforms[] = {"auto", "none", "eval", NULL};
+    static const char *const engines[] = {"ref", "fast", NULL}; // indexed by ratq_engine
     ratq_opt opts[] = {
         {RATQ_OPT("--model", RATQ_OPT_STRING, &model_path, "FILE",
                   "weight file (.ratqw; python3 scripts/get_weights.py --model efficientnet-lite0 -o FILE),\nor an "
@@ -83,16 +86,20 @@ int cmd_eval(int argc, char **argv) {
          .names = transforms},
         {RATQ_OPT("--classes", RATQ_OPT_STRING, &classes, "SYNSETS",
                   "JPEG trees: synsets.txt giving each class folder's label (default: sorted folders)")},
+        {RATQ_OPT("--engine", RATQ_OPT_ENUM, &eng, NULL,
+                  "integer models: fast (default, kernels/cpu/int_fast.h) or ref (the reference loops); same results"),
+         .names = engines},
     };
     ratq_cli cli = {RATQ_CLI("eval", "eval --model FILE --data PATH [options]", NULL, opts)};
     int pr = ratq_cli_parse(&cli, argc, argv);
     if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
     const char *transform = transforms[tf];
+    const ratq_engine engine = (ratq_engine)eng;
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads((int)threads);
 #endif
 
-    if (is_integer_model(model_path)) return eval_integer(model_path, data_path, limit, batch, json);
+    if (is_integer_model(model_path)) return eval_integer(model_path, data_path, limit, batch, json, engine);
     ratq_effnet m;
     if (ratq_effnet_load(&m, model_path) != 0) return 2;
     ratq_data_options dopt = {.classes_file = classes};

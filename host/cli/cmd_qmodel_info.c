@@ -1,9 +1,11 @@
-// cmd_qmodel_info.c — `ratq qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] [--rounding MODE]`
+// cmd_qmodel_info.c — `ratq qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] [--rounding MODE]
+//                                       [--engine fast|ref]`
 //
 // Loads (and fully validates) an integer model. Without --image it prints the header and the op table
-// (kind, inputs, geometry, zero points, clamp, rescaler range). With --image it classifies each image on the
-// CPU integer engine and prints only "IMAGE: class C logits l0 l1 ..." per image — the exact line the exported
-// C program (`ratq export-c`) prints. IMAGE: raw u8 h*w*c bytes or a binary PPM (P6, maxval 255).
+// (kind, inputs, geometry, zero points, clamp, rescaler range). With --image it classifies each image on a
+// CPU integer engine (--engine fast, the default, or ref: the same integers) and prints only
+// "IMAGE: class C logits l0 l1 ..." per image — the exact line the exported C program (`ratq export-c`) prints.
+// IMAGE: raw u8 h*w*c bytes or a binary PPM (P6, maxval 255).
 // Exit codes: 0, 2 bad input or usage (one error line).
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +52,8 @@ static void print_table(const ratq_qmodel *m, const char *path) {
 int cmd_qmodel_info(int argc, char **argv) {
     const char *model = NULL;
     const char **images = calloc((size_t)argc, sizeof *images);
-    int n_images = 0, k = 0, rounding = RATQ_ROUND_SINGLE, rc = 0;
+    int n_images = 0, k = 0, rounding = RATQ_ROUND_SINGLE, rc = 0, eng = RATQ_ENGINE_FAST;
+    static const char *const engines[] = {"ref", "fast", NULL}; // indexed by ratq_engine
     if (!images) return 2;
     ratq_opt opts[] = {
         {RATQ_OPT("--model", RATQ_OPT_STRING, &model, "QMODEL", "the integer model (.ratqm), fully validated"),
@@ -62,15 +65,19 @@ int cmd_qmodel_info(int argc, char **argv) {
          .lo = RATQ_K_MIN, .hi = RATQ_K_MAX},
         {RATQ_OPT("--rounding", RATQ_OPT_ENUM, &rounding, NULL, "rounding of the rescalers (default: the model's)"),
          .names = RATQ_CLI_ROUNDING_NAMES, .values = RATQ_CLI_ROUNDING_VALUES},
+        {RATQ_OPT("--engine", RATQ_OPT_ENUM, &eng, NULL,
+                  "CPU integer engine for --image: fast (default) or ref (the reference loops); same integers"),
+         .names = engines},
     };
     ratq_cli cli = {RATQ_CLI("qmodel-info", "qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] "
-                             "[--rounding tflite|single|half_even]", NULL, opts)};
+                             "[--rounding tflite|single|half_even] [--engine fast|ref]", NULL, opts)};
     int pr = ratq_cli_parse(&cli, argc, argv);
     if (pr != RATQ_CLI_OK) {
         free(images);
         return ratq_cli_exit(pr);
     }
     const int have_rounding = ratq_cli_find(&cli, "--rounding")->seen;
+    const ratq_engine engine = (ratq_engine)eng;
     ratq_qmodel m;
     if (ratq_qmodel_load(&m, model)) {
         free(images);
@@ -92,7 +99,7 @@ int cmd_qmodel_info(int argc, char **argv) {
             break;
         }
         ratq_qmodel_input_from_u8(&m, u8, (int64_t)px, q);
-        if (ratq_qmodel_run(&m, q, 1, NULL, logits, NULL)) {
+        if (ratq_qmodel_run_engine(&m, engine, q, 1, NULL, logits, NULL)) {
             rc = 2;
             break;
         }

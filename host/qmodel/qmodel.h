@@ -39,7 +39,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpu/int_ops.h" // ratq_conv_shape, ratq_requant_s8, ratq_add_params_s8, math/rescale.h
+#include "cpu/int_fast.h" // ratq_engine
+#include "cpu/int_ops.h"  // ratq_conv_shape, ratq_requant_s8, ratq_add_params_s8, math/rescale.h
 
 #define RATQ_QMODEL_MAGIC "RATQM\0\0\0" // 8 bytes
 #define RATQ_QMODEL_VERSION 1u
@@ -128,13 +129,17 @@ int64_t ratq_qop_out_count(const ratq_qop *op);
 void ratq_qop_requant(const ratq_qmodel *m, const ratq_qop *op, ratq_requant_s8 *rq);
 // The engine's ADD parameters of an ADD op (left_shift 20, offsets -z, clamp, the model's rounding).
 void ratq_qop_add_params(const ratq_qmodel *m, const ratq_qop *op, ratq_add_params_s8 *p);
-// Run `batch` images input[batch][in_h][in_w][in_c] (int8, see ratq_qmodel_input_from_u8) through the CPU
-// integer engine, op by op, using only kernels/cpu/int_ops.h. act_out: NULL, or [n_ops] pointers where a
-// non-NULL act_out[i] receives op i's output [batch][out_h][out_w][out_c] (it is used as that op's buffer).
-// Other activations are freed after their last consumer (peak memory = the live set). With OpenMP the batch is
-// split into one chunk per thread; every op is per image, so the result does not depend on the split.
-// logits_q [batch][num_classes] (int8, may be NULL), logits [batch][num_classes] = s_y * (q - z_y) of the last
-// op (float, may be NULL). Returns 0, or -1 after an error line (out of memory, batch < 1).
+// Run `batch` images input[batch][in_h][in_w][in_c] (int8, see ratq_qmodel_input_from_u8) through a CPU integer
+// engine, op by op: RATQ_ENGINE_REF = the reference loops of kernels/cpu/int_ops.h, RATQ_ENGINE_FAST = the fast
+// engine of kernels/cpu/int_fast.h (bit-identical results; weights packed once per call). act_out: NULL, or [n_ops]
+// pointers where a non-NULL act_out[i] receives op i's output [batch][out_h][out_w][out_c] (it is used as that op's
+// buffer). Other activations are freed after their last consumer (peak memory = the live set). With OpenMP the
+// batch is split into chunks (reference: one per thread; fast: one per image); every op is per image, so the result
+// does not depend on the split. logits_q [batch][num_classes] (int8, may be NULL), logits [batch][num_classes] =
+// s_y * (q - z_y) of the last op (float, may be NULL). Returns 0, or -1 after an error line (out of memory, batch < 1).
+int ratq_qmodel_run_engine(const ratq_qmodel *m, ratq_engine engine, const int8_t *input, int batch, int8_t **act_out,
+                           int8_t *logits_q, float *logits);
+// The same with the default engine (fast).
 int ratq_qmodel_run(const ratq_qmodel *m, const int8_t *input, int batch, int8_t **act_out, int8_t *logits_q,
                     float *logits);
 // u8 pixels (HWC, RGB) -> int8 network input by the rule at the top of this file, for `count` values.

@@ -1,5 +1,6 @@
-// host/qmodel/run.c — the executor: runs an integer model op by op on the CPU integer engine (kernels/cpu/int_ops.h
-// only; nothing here computes an activation itself), plus the u8 -> int8 input rule and image reading.
+// host/qmodel/run.c — the executor: runs an integer model op by op on the CPU integer engine, the reference loops
+// (kernels/cpu/int_ops.h) or the fast engine (kernels/cpu/int_fast.h, the same integers); nothing here computes an
+// activation itself. Plus the u8 -> int8 input rule and image reading.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +39,12 @@ void ratq_qop_add_params(const ratq_qmodel *m, const ratq_qop *op, ratq_add_para
     p->rounding = m->rounding;
 }
 
-// Run images [first, first + batch) of the caller's batch. An op's output lives in the caller's capture buffer
-// (act_out[i] + first * count) or in its own allocation, freed right after its last consumer, so the peak memory
-// is the live set of activations, not the whole network. logits_q: [batch][num_classes] for these images.
-static int run_images(const ratq_qmodel *m, const int8_t *input, int batch, int8_t *const *act_out, int64_t first,
-                      int8_t *logits_q) {
+// Run images [first, first + batch) of the caller's batch (packed != NULL: on the fast engine with these weights).
+// An op's output lives in the caller's capture buffer (act_out[i] + first * count) or in its own allocation, freed
+// right after its last consumer, so the peak memory is the live set of activations, not the whole network.
+// logits_q: [batch][num_classes] for these images.
+static int run_images(const ratq_qmodel *m, const ratq_fast_weights *packed, const int8_t *input, int batch,
+                      int8_t *const *act_out, int64_t first, int8_t *logits_q) {
     const int n_ops = m->n_ops;
     int8_t **buf = calloc((size_t)n_ops, sizeof *buf);
     int *last_use = malloc((size_t)n_ops * sizeof *last_use);
@@ -72,21 +74,33 @@ static int run_images(const ratq_qmodel *m, const int8_t *input, int batch, int8
         sh.batch = batch;
         ratq_requant_s8 rq;
         ratq_qop_requant(m, op, &rq);
+        const ratq_fast_weights *pw = packed ? &packed[i] : NULL;
         switch (op->kind) {
-        case RATQ_QOP_CONV: ratq_conv_s8_cpu(&sh, x, -op->z_x, op->weights, 0, op->bias, &rq, y); break;
-        case RATQ_QOP_DWCONV: ratq_depthwise_s8_cpu(&sh, x, -op->z_x, op->weights, op->bias, &rq, y); break;
-        case RATQ_QOP_FC:
-            ratq_fc_s8_cpu(batch, sh.in_h * sh.in_w * sh.in_c, sh.out_c, x, -op->z_x, op->weights, 0, op->bias, &rq, y);
+        case RATQ_QOP_CONV:
+            if (pw) ratq_conv_s8_packed(&sh, x, -op->z_x, op->weights, 0, pw, op->bias, &rq, y);
+            else ratq_conv_s8_cpu(&sh, x, -op->z_x, op->weights, 0, op->bias, &rq, y);
             break;
+        case RATQ_QOP_DWCONV:
+            if (pw) ratq_depthwise_s8_packed(&sh, x, -op->z_x, op->weights, pw, op->bias, &rq, y);
+            else ratq_depthwise_s8_cpu(&sh, x, -op->z_x, op->weights, op->bias, &rq, y);
+            break;
+        case RATQ_QOP_FC: {
+            const int depth = sh.in_h * sh.in_w * sh.in_c;
+            if (pw) ratq_fc_s8_packed(batch, depth, sh.out_c, x, -op->z_x, op->weights, 0, pw, op->bias, &rq, y);
+            else ratq_fc_s8_cpu(batch, depth, sh.out_c, x, -op->z_x, op->weights, 0, op->bias, &rq, y);
+            break;
+        }
         case RATQ_QOP_ADD: {
             ratq_add_params_s8 p;
             ratq_qop_add_params(m, op, &p);
             const int8_t *x2 = op->in2 < 0 ? input : buf[op->in2];
-            ratq_add_s8_cpu(count * batch, x, x2, &p, y, NULL);
+            if (pw) ratq_add_s8_fast(count * batch, x, x2, &p, y);
+            else ratq_add_s8_cpu(count * batch, x, x2, &p, y, NULL);
             break;
         }
         case RATQ_QOP_GAP:
-            ratq_global_avgpool_s8_cpu(batch, sh.in_h, sh.in_w, sh.in_c, x, -op->z_x, &rq, y, NULL);
+            if (pw) ratq_global_avgpool_s8_fast(batch, sh.in_h, sh.in_w, sh.in_c, x, -op->z_x, &rq, y);
+            else ratq_global_avgpool_s8_cpu(batch, sh.in_h, sh.in_w, sh.in_c, x, -op->z_x, &rq, y, NULL);
             break;
         case RATQ_QOP_AVGPOOL: ratq_avgpool_s8_cpu(&sh, x, op->act_min, op->act_max, y); break;
         default: break; // unreachable: kinds are validated at append / load
@@ -107,41 +121,77 @@ static int run_images(const ratq_qmodel *m, const int8_t *input, int batch, int8
     return rc;
 }
 
-int ratq_qmodel_run(const ratq_qmodel *m, const int8_t *input, int batch, int8_t **act_out, int8_t *logits_q,
-                    float *logits) {
+// Fast engine: every op's weights packed once per call (kind -1 for ops without weights).
+static ratq_fast_weights *pack_model(const ratq_qmodel *m) {
+    ratq_fast_weights *p = calloc((size_t)m->n_ops, sizeof *p);
+    if (!p) return NULL;
+    int failed = 0;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic) reduction(| : failed)
+#endif
+    for (int i = 0; i < m->n_ops; i++) {
+        const ratq_qop *op = &m->ops[i];
+        const ratq_conv_shape *sh = &op->shape;
+        p[i].kind = -1;
+        if (op->kind == RATQ_QOP_CONV) failed |= ratq_fast_pack_conv(&p[i], sh, op->weights, 0) != 0;
+        else if (op->kind == RATQ_QOP_DWCONV) failed |= ratq_fast_pack_depthwise(&p[i], sh, op->weights) != 0;
+        else if (op->kind == RATQ_QOP_FC)
+            failed |= ratq_fast_pack_fc(&p[i], sh->in_h * sh->in_w * sh->in_c, sh->out_c, op->weights, 0) != 0;
+    }
+    if (failed) {
+        for (int i = 0; i < m->n_ops; i++) ratq_fast_weights_free(&p[i]);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int ratq_qmodel_run_engine(const ratq_qmodel *m, ratq_engine engine, const int8_t *input, int batch, int8_t **act_out,
+                           int8_t *logits_q, float *logits) {
     if (batch < 1 || m->n_ops < 1) {
         ratq_error("qmodel run: batch %d / %d ops: nothing to run", batch, m->n_ops);
         return -1;
     }
     const int64_t n = (int64_t)batch * m->num_classes;
     int8_t *lq = logits_q ? logits_q : malloc((size_t)n);
-    if (!lq) {
+    ratq_fast_weights *packed = engine == RATQ_ENGINE_FAST ? pack_model(m) : NULL;
+    if (!lq || (engine == RATQ_ENGINE_FAST && !packed)) {
         ratq_error("qmodel run: out of memory");
+        if (!logits_q) free(lq);
         return -1;
     }
     // Images are independent: chunks of the batch run in parallel (OpenMP), each chunk op by op. The result does
-    // not depend on the split (every op is per image).
+    // not depend on the split (every op is per image). Reference: one chunk per thread. Fast: one image per chunk
+    // (its activations stay in cache), and a single image runs alone so that the kernels split it over the threads.
     int chunks = 1;
 #ifdef _OPENMP
     chunks = omp_get_max_threads();
 #endif
-    if (chunks > batch) chunks = batch;
+    if (packed || chunks > batch) chunks = batch;
     const int64_t in_count = (int64_t)m->in_h * m->in_w * m->in_c;
     int failed = 0;
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : failed)
+#pragma omp parallel for schedule(dynamic) reduction(| : failed) if (chunks > 1)
 #endif
     for (int c = 0; c < chunks; c++) {
         const int lo = (int)((int64_t)batch * c / chunks), hi = (int)((int64_t)batch * (c + 1) / chunks);
         if (hi > lo)
-            failed |= run_images(m, input + lo * in_count, hi - lo, act_out, lo, lq + (int64_t)lo * m->num_classes) != 0;
+            failed |= run_images(m, packed, input + lo * in_count, hi - lo, act_out, lo,
+                                 lq + (int64_t)lo * m->num_classes) != 0;
     }
     if (!failed && logits) {
         const ratq_qop *last = &m->ops[m->n_ops - 1];
         for (int64_t i = 0; i < n; i++) logits[i] = (float)(last->s_y * (lq[i] - last->z_y));
     }
     if (!logits_q) free(lq);
+    for (int i = 0; packed && i < m->n_ops; i++) ratq_fast_weights_free(&packed[i]);
+    free(packed);
     return failed ? -1 : 0;
+}
+
+int ratq_qmodel_run(const ratq_qmodel *m, const int8_t *input, int batch, int8_t **act_out, int8_t *logits_q,
+                    float *logits) {
+    return ratq_qmodel_run_engine(m, RATQ_ENGINE_FAST, input, batch, act_out, logits_q, logits);
 }
 
 // q = clamp(round_half_away((u8 - 127) / 128 / S_in) + z_in, -128, 127), in double (qmodel.h).

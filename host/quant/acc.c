@@ -3,9 +3,11 @@
 //   rows, X = im2col of (q_x - z_x) (taps outside the input are 0, i.e. the input zero point), W = q_w; all
 //   values are integers and |partial sums| <= 255 * 127 * K < 2^53, so double arithmetic is exact in any
 //   summation order; the result is saturated to int32 like the engine (ratq_sat_i32).
-//   DWCONV, grouped CONV, or no OpenBLAS / out of memory: the engine's accumulators (int_ops.h).
+//   DWCONV, grouped CONV, or no OpenBLAS / out of memory: the fast engine's accumulators (kernels/cpu/int_fast.h,
+//   bit-identical to the reference loops of int_ops.h).
 #include <stdlib.h>
 
+#include "cpu/int_fast.h"
 #include "quant/qnet.h"
 
 #ifdef RATQ_HAVE_OPENBLAS
@@ -77,9 +79,9 @@ void ratq_qnet_op_acc(const ratq_qnet *q, const ratq_qnop *o, const int8_t *x, i
         return;
 #endif
     if (o->kind == RATQ_QN_FC)
-        ratq_fc_acc_s32_cpu(n, o->per_oc, o->oc, x, -zx, o->wq, 0, o->bq, acc);
+        ratq_fc_acc_s32_fast(n, o->per_oc, o->oc, x, -zx, o->wq, 0, o->bq, acc);
     else if (o->kind == RATQ_QN_CONV)
-        ratq_conv_acc_s32_cpu(&sh, x, -zx, o->wq, 0, o->bq, acc);
+        ratq_conv_acc_s32_fast(&sh, x, -zx, o->wq, 0, o->bq, acc);
     else
-        ratq_depthwise_acc_s32_cpu(&sh, x, -zx, o->wq, o->bq, acc);
+        ratq_depthwise_acc_s32_fast(&sh, x, -zx, o->wq, o->bq, acc);
 }

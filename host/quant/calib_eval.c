@@ -101,7 +101,7 @@ static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *i
     memset(res, 0, sizeof *res);
     int64_t total = ratq_data_count(ds);
     if (limit > 0 && limit < total) total = limit;
-    const int use_im = mode == RATQ_EVAL_QMODEL;
+    const int use_im = mode == RATQ_EVAL_QMODEL || mode == RATQ_EVAL_QMODEL_REF;
     const int res_px = use_im ? im->in_h : q->resolution, classes = use_im ? im->num_classes : q->num_classes;
     ratq_loader *ld = open_loader(ds, res_px, batch, rank, world);
     if (!ld) return -1;
@@ -117,9 +117,10 @@ static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *i
         if (res->n + n > mine) n = (int)(mine - res->n);
         const int8_t *logits = NULL;
         const float *fl = NULL;
-        if (mode == RATQ_EVAL_QMODEL) {
+        if (use_im) {
             ratq_qmodel_input_from_u8(im, b.images, (int64_t)n * per, in);
-            if (ratq_qmodel_run(im, in, n, NULL, lq, NULL) != 0) rc = -1;
+            const ratq_engine engine = mode == RATQ_EVAL_QMODEL_REF ? RATQ_ENGINE_REF : RATQ_ENGINE_FAST;
+            if (ratq_qmodel_run_engine(im, engine, in, n, NULL, lq, NULL) != 0) rc = -1;
             logits = lq;
         } else if (mode == RATQ_EVAL_FAKE) {
             if (!(logits = ratq_qnet_forward(q, b.images, n))) rc = -1;
@@ -173,11 +174,12 @@ int ratq_quant_evaluate_dist(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmode
 }
 
 int ratq_qmodel_eval(const char *model_path, const char *data_path, int64_t limit, int batch, int progress,
-                     ratq_quant_eval_result *res) {
+                     ratq_engine engine, ratq_quant_eval_result *res) {
     ratq_qmodel im;
     if (ratq_qmodel_load(&im, model_path) != 0) return -1;
     ratq_dataset *ds = ratq_data_open(data_path, NULL);
-    int rc = ds ? ratq_quant_evaluate(RATQ_EVAL_QMODEL, NULL, &im, ds, limit, batch, progress, NULL, NULL, res) : -1;
+    const ratq_eval_mode mode = engine == RATQ_ENGINE_REF ? RATQ_EVAL_QMODEL_REF : RATQ_EVAL_QMODEL;
+    int rc = ds ? ratq_quant_evaluate(mode, NULL, &im, ds, limit, batch, progress, NULL, NULL, res) : -1;
     if (ds) ratq_data_close(ds);
     ratq_qmodel_free(&im);
     return rc;

@@ -28,9 +28,10 @@ typedef struct {
 } ratq_quant_eval_result;
 
 typedef enum {
-    RATQ_EVAL_QMODEL = 0, // the integer model through ratq_qmodel_run (the CPU integer engine)
-    RATQ_EVAL_FAKE = 1,   // q's fake-quant forward (bit-identical to the engine, tests/cpu/test_quant_exact.c)
-    RATQ_EVAL_FLOAT = 2,  // q's float folded network
+    RATQ_EVAL_QMODEL = 0,     // the integer model through ratq_qmodel_run (the fast CPU integer engine)
+    RATQ_EVAL_FAKE = 1,       // q's fake-quant forward (bit-identical to the engine, tests/cpu/test_quant_exact.c)
+    RATQ_EVAL_FLOAT = 2,      // q's float folded network
+    RATQ_EVAL_QMODEL_REF = 3, // the integer model through the reference loops (kernels/cpu/int_ops.h)
 } ratq_eval_mode;
 
 // Evaluate the first `limit` images (all if <= 0) in stored order. pred (may be NULL): top-1 per image out;
@@ -47,9 +48,9 @@ int ratq_quant_evaluate_dist(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmode
                              int64_t limit, int batch, int progress, ratq_dist *dist, ratq_quant_eval_result *res);
 
 // `ratq eval` for integer models: load a .ratqm, open the data, evaluate the first `limit` images (all if <= 0)
-// with the CPU integer engine (ratq_qmodel_run). Returns 0, or -1 after an error line.
+// with a CPU integer engine (ratq_qmodel_run_engine: fast or ref). Returns 0, or -1 after an error line.
 int ratq_qmodel_eval(const char *model_path, const char *data_path, int64_t limit, int batch, int progress,
-                     ratq_quant_eval_result *res);
+                     ratq_engine engine, ratq_quant_eval_result *res);
 
 // Top-k hit helpers over int8 / float score rows (ties: lower index ranks first).
 int ratq_quant_topk_hit_i8(const int8_t *s, int n, int label, int k);

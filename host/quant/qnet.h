@@ -36,7 +36,8 @@
 // windows; padding taps are 0 = the input zero point): every product and partial sum is an integer below 2^53
 // (|acc| <= 255 * 127 * K, K <= 2^20 here), so the sum is exact in any order; then + bias and saturation to
 // int32 as the engine (host/quant/acc.c). Depthwise and grouped convs, and everything when built without OpenBLAS,
-// use the engine's own accumulators ratq_*_acc_s32_cpu. No float32 arithmetic is involved in the integer
+// use the fast engine's accumulators ratq_*_acc_s32_fast (kernels/cpu/int_fast.h, bit-identical to the reference
+// ratq_*_acc_s32_cpu). No float32 arithmetic is involved in the integer
 // forward, so the float32 2^24 limit does not apply; tests/cpu/test_quant_exact.c checks it against the engine.
 // Then ratq_requantize_s8_cpu / ratq_requantize_mask_cpu per element, ratq_add_s8_cpu, ratq_global_avgpool_s8_cpu
 // (the last two write their STE masks themselves). It keeps every op's int8 output and STE mask for the backward.

@@ -9,7 +9,9 @@
 // one step of register prefetch (the next K step is in flight while the current one is multiplied). Each block
 // reads its A tile exactly once per K step. Fused epilogue: every thread applies the functor to its 32
 // accumulators and writes int8 y and the uint8 mask into a shared-memory tile, which the block then stores with
-// 16-byte (or 8/4/1-byte, depending on N and alignment) row-contiguous writes.
+// 16-byte (or 8/4/2/1-byte, depending on N and alignment) row-contiguous writes. The index and vector-width rules
+// (tile loads, fragment coordinates, stores, the launcher's choice of widths) are in gemm_s8_tile.cuh, checked on
+// the host by tests/cpu/test_cuda_gemm_tile_host.cu.
 //
 // Exactness: see conv_cuda.cu. The MMA adds products |x*w| <= 2^14 in int32; with K <= GEMM_MAX_K every partial
 // sum of a subset of them is below K * 2^14 < 2^31, so no accumulation order can overflow. Zero padding (rows
@@ -28,14 +30,7 @@
 
 #include "cuda/cuda_check.h"
 #include "cuda/epilogue.cuh"
-
-#define GEMM_BM 128        // rows (pixels) per block tile
-#define GEMM_BN 64         // columns (output channels) per block tile
-#define GEMM_BKW 16        // K step in 32-bit words = 64 int8 (two m16n8k32 slices)
-#define GEMM_LD (GEMM_BKW + 4) // shared row stride in words: fragment loads hit 32 distinct banks
-#define GEMM_THREADS 256   // 8 warps: 4 along rows x 2 along columns, warp tile 32 x 32
-#define GEMM_OUT_LD (GEMM_BN + 16) // staged output row stride in bytes (16-byte aligned rows)
-#define GEMM_MAX_K 131071  // K * 2^14 < 2^31: the int32 accumulation cannot overflow
+#include "cuda/gemm_s8_tile.cuh"
 
 // D = A . B + C on one 16 x 8 x 32 tile (one warp, fragments as in the header comment).
 __device__ __forceinline__ void gemm_mma_m16n8k32(int (&c)[4], const int (&a)[4], const int (&b)[2]) {
@@ -47,62 +42,7 @@ __device__ __forceinline__ void gemm_mma_m16n8k32(int (&c)[4], const int (&a)[4]
 #endif
 }
 
-// Packed int8x4 word of base[row][k..k+3] (leading dimension K), byte b in bits 8b..8b+7 (little-endian, the
-// MMA / dp4a operand layout); bytes at k+b >= K and rows >= rows read as 0. Byte loads (any K, any alignment).
-__device__ __forceinline__ int gemm_load_word_bytes(const int8_t *base, int64_t rows, int K, int64_t row, int k) {
-    if (row >= rows || k >= K) return 0;
-    const int8_t *p = base + row * K + k;
-    uint32_t word = 0;
-    for (int b = 0; b < 4; b++)
-        if (k + b < K) word |= (uint32_t)(uint8_t)p[b] << (8 * b);
-    return (int)word;
-}
-
-// Global -> registers -> shared copy of a ROWS x GEMM_BKW-word tile of a K-contiguous operand.
-// VEC = 16: K % 16 == 0 and 16-byte aligned base (one 16-byte load per 4 words); 4: K % 4 == 0 and 4-byte
-// aligned (word loads); 1: byte loads. Chunk c of the tile is row c / CPR, words (c % CPR) * WPC ...: consecutive
-// threads read consecutive bytes of a row.
-template <int VEC, int ROWS>
-struct gemm_tile_loader {
-    static constexpr int WPC = VEC == 16 ? 4 : 1;   // words per chunk
-    static constexpr int CPR = GEMM_BKW / WPC;      // chunks per row
-    static constexpr int PER_THREAD = ROWS * CPR / GEMM_THREADS;
-    static_assert(ROWS * CPR % GEMM_THREADS == 0, "tile must divide among the threads");
-    int w[PER_THREAD][WPC];
-
-    __device__ __forceinline__ void fetch(const int8_t *base, int64_t rows, int K, int64_t r0, int k0, int tid) {
-#pragma unroll
-        for (int p = 0; p < PER_THREAD; p++) {
-            const int c = tid + p * GEMM_THREADS;
-            const int64_t row = r0 + c / CPR;
-            const int k = k0 + (c % CPR) * WPC * 4;
-            if constexpr (VEC == 16) {
-                int4 v = make_int4(0, 0, 0, 0);
-                if (row < rows && k < K) v = *(const int4 *)(base + row * K + k); // k + 15 < K as K % 16 == 0
-                w[p][0] = v.x, w[p][1] = v.y, w[p][2] = v.z, w[p][3] = v.w;
-            } else if constexpr (VEC == 4) {
-                w[p][0] = (row < rows && k < K) ? *(const int *)(base + row * K + k) : 0; // k + 3 < K
-            } else {
-                w[p][0] = gemm_load_word_bytes(base, rows, K, row, k);
-            }
-        }
-    }
-
-    __device__ __forceinline__ void store(int *smem, int tid) const { // smem [ROWS][GEMM_LD]
-#pragma unroll
-        for (int p = 0; p < PER_THREAD; p++) {
-            const int c = tid + p * GEMM_THREADS;
-            int *dst = smem + (c / CPR) * GEMM_LD + (c % CPR) * WPC;
-            if constexpr (WPC == 4)
-                *(int4 *)dst = make_int4(w[p][0], w[p][1], w[p][2], w[p][3]);
-            else
-                dst[0] = w[p][0];
-        }
-    }
-};
-
-// out_vec (FUSED): bytes per staged-output store, 16/8/4/1 (N % out_vec == 0, out and mask aligned to it).
-// out_vec (!FUSED): 2 if N is even and acc_out 8-byte aligned (int2 stores of column pairs), else 1.
+// out_vec: bytes per store, FUSED: gemm_out_vec (16/8/4/2/1), !FUSED: gemm_acc_vec (2: int2 column pairs, or 1).
 template <int VEC, bool OFFSETS, bool FUSED>
 __global__ void __launch_bounds__(GEMM_THREADS, 2) // <= 128 registers: two blocks per SM
     gemm_s8_kernel(int64_t M, int N, int K, const int8_t *A, const int8_t *B, int32_t io, int32_t fo,
@@ -179,7 +119,7 @@ __global__ void __launch_bounds__(GEMM_THREADS, 2) // <= 128 registers: two bloc
         for (int ni = 0; ni < 4; ni++)
 #pragma unroll
             for (int j = 0; j < 2; j++) {
-                const int col = wn + ni * 8 + 2 * t + j, n = n0 + col;
+                const int col = gemm_acc_col(tid, ni, j), n = n0 + col;
                 if (n >= N) continue;
                 int64_t col_const = bias ? bias[n] : 0;
                 if (OFFSETS) col_const += (int64_t)io * col_sum[col] + (int64_t)K * io * fo;
@@ -188,7 +128,7 @@ __global__ void __launch_bounds__(GEMM_THREADS, 2) // <= 128 registers: two bloc
                 for (int mi = 0; mi < 2; mi++)
 #pragma unroll
                     for (int h = 0; h < 2; h++) {
-                        const int row = wm + mi * 16 + h * 8 + g;
+                        const int row = gemm_acc_row(tid, mi, h);
                         if (m0 + row >= M) continue;
                         const int64_t row_const = OFFSETS ? (int64_t)fo * row_sum[row] : 0;
                         const int32_t v = ratq_sat_i32(col_const + row_const + acc[mi][ni][2 * h + j]);
@@ -198,39 +138,14 @@ __global__ void __launch_bounds__(GEMM_THREADS, 2) // <= 128 registers: two bloc
                     }
             }
         __syncthreads();
-        // Row-contiguous copy of the valid part of the tile: chunks of out_vec bytes, consecutive threads
-        // consecutive chunks of a row. cols is a multiple of out_vec (n0 is a multiple of 64, N of out_vec).
-        const int rows = (int)(M - m0 < GEMM_BM ? M - m0 : GEMM_BM);
-        const int cols = N - n0 < GEMM_BN ? N - n0 : GEMM_BN;
-        const int cpr = cols / out_vec;
-        for (int c = tid; c < rows * cpr; c += GEMM_THREADS) {
-            const int row = c / cpr, off = (c % cpr) * out_vec;
-            const int64_t dst = (m0 + row) * N + n0 + off;
-            const int src = row * GEMM_OUT_LD + off;
-            switch (out_vec) {
-            case 16:
-                *(int4 *)(out + dst) = *(const int4 *)(ys + src);
-                if (mask) *(int4 *)(mask + dst) = *(const int4 *)(ms + src);
-                break;
-            case 8:
-                *(int2 *)(out + dst) = *(const int2 *)(ys + src);
-                if (mask) *(int2 *)(mask + dst) = *(const int2 *)(ms + src);
-                break;
-            case 4:
-                *(int *)(out + dst) = *(const int *)(ys + src);
-                if (mask) *(int *)(mask + dst) = *(const int *)(ms + src);
-                break;
-            default:
-                out[dst] = ys[src];
-                if (mask) mask[dst] = ms[src];
-            }
-        }
+        // Row-contiguous copy of the valid part of the tile in chunks of out_vec bytes (gemm_s8_tile.cuh).
+        gemm_copy_staged(tid, M, N, m0, n0, out_vec, ys, ms, out, mask);
     } else {
         // int32 accumulators straight from the fragments: a lane holds 2 adjacent columns of a row, 4 lanes
         // 8 columns = 32 contiguous bytes.
 #pragma unroll
         for (int ni = 0; ni < 4; ni++) {
-            const int col = wn + ni * 8 + 2 * t;
+            const int col = gemm_acc_col(tid, ni, 0);
             if (n0 + col >= N) continue;
             int64_t col_const[2];
 #pragma unroll
@@ -246,25 +161,17 @@ __global__ void __launch_bounds__(GEMM_THREADS, 2) // <= 128 registers: two bloc
             for (int mi = 0; mi < 2; mi++)
 #pragma unroll
                 for (int h = 0; h < 2; h++) {
-                    const int row = wm + mi * 16 + h * 8 + g;
+                    const int row = gemm_acc_row(tid, mi, h);
                     if (m0 + row >= M) continue;
                     const int64_t row_const = OFFSETS ? (int64_t)fo * row_sum[row] : 0;
                     int32_t v[2];
 #pragma unroll
                     for (int j = 0; j < 2; j++) v[j] = ratq_sat_i32(col_const[j] + row_const + acc[mi][ni][2 * h + j]);
-                    const int64_t dst = (m0 + row) * N + n0 + col;
-                    if (out_vec == 2) { // N even: col + 1 < N
-                        *(int2 *)(acc_out + dst) = make_int2(v[0], v[1]);
-                    } else {
-                        acc_out[dst] = v[0];
-                        if (n0 + col + 1 < N) acc_out[dst + 1] = v[1];
-                    }
+                    gemm_store_acc_pair(out_vec, acc_out, (m0 + row) * N + n0 + col, v[0], v[1], n0 + col + 1 < N);
                 }
         }
     }
 }
-
-static inline bool gemm_aligned(const void *p, uintptr_t a) { return ((uintptr_t)p & (a - 1)) == 0; }
 
 template <int VEC, bool OFFSETS>
 static void gemm_launch_t(bool fused, unsigned blocks, int64_t M, int N, int K, const int8_t *A, const int8_t *B,
@@ -303,20 +210,12 @@ static void gemm_s8_launch(bool fused, int64_t M, int N, int K, const int8_t *A,
         exit(1);
     }
     const bool offsets = io != 0 || fo != 0;
-    int out_vec = 1;
-    if (fused) {
-        for (int v = 16; v > 1; v /= 2)
-            if (N % v == 0 && gemm_aligned(out, v) && gemm_aligned(mask, v)) {
-                out_vec = v;
-                break;
-            }
-    } else if (N % 2 == 0 && gemm_aligned(acc_out, 8)) {
-        out_vec = 2;
-    }
+    const int out_vec = fused ? gemm_out_vec(N, out, mask) : gemm_acc_vec(N, acc_out);
     const unsigned nb = (unsigned)blocks;
-    if (K % 16 == 0 && gemm_aligned(A, 16) && gemm_aligned(B, 16))
+    const int in_vec = gemm_in_vec(K, A, B);
+    if (in_vec == 16)
         gemm_launch_v<16>(offsets, fused, nb, M, N, K, A, B, io, fo, bias, ep, out_vec, out, mask, acc_out, stream);
-    else if (K % 4 == 0 && gemm_aligned(A, 4) && gemm_aligned(B, 4))
+    else if (in_vec == 4)
         gemm_launch_v<4>(offsets, fused, nb, M, N, K, A, B, io, fo, bias, ep, out_vec, out, mask, acc_out, stream);
     else
         gemm_launch_v<1>(offsets, fused, nb, M, N, K, A, B, io, fo, bias, ep, out_vec, out, mask, acc_out, stream);

@@ -43,14 +43,18 @@ RATQ_HD int ratq_add_params_from_scales(double s_a, int32_t z_a, double s_b, int
     return 0;
 }
 
+// One input's term: R(v' * M_i) with v' = (v + offset) * 2^left_shift, |v'| <= 255 * 2^left_shift < 2^31 for
+// left_shift <= 23. A function of the int8 value alone, so a fast engine may tabulate it for the 256 values.
+RATQ_HD int32_t ratq_add_term_s8(int8_t v, int32_t offset, ratq_rescale r, int32_t left_shift, ratq_rounding mode) {
+    return ratq_scale((v + offset) * ((int32_t)1 << left_shift), r, mode);
+}
+
 // The value entering the output requantization, one element:
-//   acc = sat32(R(a' * M1) + R(b' * M2)),  |a'|, |b'| <= 255 * 2^left_shift < 2^31 for left_shift <= 23.
+//   acc = sat32(R(a' * M1) + R(b' * M2))
 // The output is then ratq_requantize(acc, p->output, p->output_offset, p->act_min, p->act_max, p->rounding).
 RATQ_HD int32_t ratq_add_acc_s8(int8_t a, int8_t b, const ratq_add_params_s8 *p) {
-    const int32_t lift = (int32_t)1 << p->left_shift;
-    const int32_t a1 = (a + p->input1_offset) * lift;
-    const int32_t b1 = (b + p->input2_offset) * lift;
-    return ratq_sat_i32((int64_t)ratq_scale(a1, p->input1, p->rounding) + ratq_scale(b1, p->input2, p->rounding));
+    return ratq_sat_i32((int64_t)ratq_add_term_s8(a, p->input1_offset, p->input1, p->left_shift, p->rounding) +
+                        ratq_add_term_s8(b, p->input2_offset, p->input2, p->left_shift, p->rounding));
 }
 
 #endif // RATQ_MATH_ADD_S8_H

@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     const int64_t n = (int64_t)num(rj, "images"), correct = (int64_t)num(rj, "top1_correct");
     snprintf(p, sizeof p, "%s/rat_k%d.ratqm", dir, k);
     ratq_quant_eval_result r;
-    CHECK_MSG(n > 0 && ratq_qmodel_eval(p, val, n, 32, 0, &r) == 0, "evaluating %s on %s", p, val);
+    CHECK_MSG(n > 0 && ratq_qmodel_eval(p, val, n, 32, 0, RATQ_ENGINE_FAST, &r) == 0, "evaluating %s on %s", p, val);
     if (ratq_test_failures) return ratq_test_finish("test_run_check");
     printf("rat_k%d: recorded %lld/%lld correct (%.2f%%), recomputed by the engine %lld/%lld\n", k, (long long)correct,
            (long long)n, num(rj, "top1"), (long long)r.top1, (long long)r.n);

@@ -2,9 +2,10 @@
 // (kernels/cpu/int_ops.h) on random int8 inputs: int8 outputs, uint8 STE masks and int32 accumulators must be
 // IDENTICAL. Table-driven over ops and shapes (EfficientNet-Lite0 1x1 layers, the 3x3 stride-2 stem 224->112,
 // depthwise 3x3 / 5x5 stride 1 / 2 SAME, FC 1280->1000, residual add, global average pool, plus odd shapes
-// that take the byte-load / unaligned / offset / direct-conv paths), k in {31, 8, 4, 1}, all three rounding
-// modes, per-tensor and per-channel rescalers. Reference masks: ratq_requantize_mask_cpu over the CPU
-// accumulators (for the add: over ratq_add_acc_s8, whose outputs are also checked against ratq_add_s8_cpu).
+// that take the byte-load / unaligned / offset / direct-conv paths, and aligned N % 16 != 0 GEMMs that take every
+// store width: N = 10 and 18 (2 bytes), 20 (4), 72 (8), 66 (2, across two column tiles)), k in {31, 8, 4, 1},
+// all three rounding modes, per-tensor and per-channel rescalers. Reference masks: ratq_requantize_mask_cpu over the
+// CPU accumulators (for the add: over ratq_add_acc_s8, whose outputs are also checked against ratq_add_s8_cpu).
 // Rescalers are derived from the CPU accumulators so outputs span the int8 range and the clamp binds on some
 // elements; the test fails if no mask is 0 or none is 1 (it could not catch a wrong mask then).
 // Exit 77 (skipped) without a CUDA device. Seed: RATQ_TEST_SEED (default 1), printed; RATQ_TEST_CASE=<substring>
@@ -41,6 +42,12 @@ static const op_case CASES[] = {
     // Odd pointwise: K, N not multiples of 4 (byte loads), filter offset, saturating bias, unaligned pointers.
     {"pw 7x5x27->37 fo", OP_CONV, 3, 7, 5, 27, 37, 1, 1, 0, 1, 1, 1, 7, -2, 1, 0},
     {"pw 9x9x32->64 unaligned", OP_CONV, 2, 9, 9, 32, 64, 1, 1, 0, 1, 1, 1, 11, 3, 0, 1},
+    // Aligned pointwise with N % 16 != 0: each output store width of gemm_s8 (N % 4 == 2: 2-byte stores; N % 8 ==
+    // 4: 4-byte; N % 16 == 8: 8-byte), M not a multiple of the 128-row tile, N crossing the 64-column tile.
+    {"pw 6x6x32->18 aligned", OP_CONV, 2, 6, 6, 32, 18, 1, 1, 0, 1, 1, 1, 4, 0, 0, 0},
+    {"pw 5x7x48->66 aligned", OP_CONV, 3, 5, 7, 48, 66, 1, 1, 0, 1, 1, 1, 0, -1, 0, 0},
+    {"pw 6x6x16->20 aligned", OP_CONV, 2, 6, 6, 16, 20, 1, 1, 0, 1, 1, 1, -7, 0, 0, 0},
+    {"pw 6x6x16->72 aligned", OP_CONV, 2, 6, 6, 16, 72, 1, 1, 0, 1, 1, 1, 2, 0, 0, 0},
     // Stem: full 3x3 conv, in_c = 3, stride 2, SAME, 224 -> 112 (direct kernel).
     {"stem 224x224x3->112x112x32", OP_CONV, 1, 224, 224, 3, 32, 3, 2, 1, 1, 1, 1, 1, 0, 0, 0},
     // Direct conv generality: grouped, dilated, padded, filter offset; 1x1 stride 2 (not a GEMM).
@@ -55,6 +62,9 @@ static const op_case CASES[] = {
     // Fully connected (classifier 1280 -> 1000) and an odd one with a filter offset.
     {"fc 1280->1000", OP_FC, 4, 1, 1, 1280, 1000, 1, 1, 0, 1, 1, 1, 3, 0, 0, 0},
     {"fc 37->10 fo", OP_FC, 5, 1, 1, 37, 10, 1, 1, 0, 1, 1, 1, -9, 6, 1, 1},
+    // The tiny network's classifier: N = 10 with aligned buffers takes the 2-byte store path.
+    {"fc 64->10 aligned", OP_FC, 8, 1, 1, 64, 10, 1, 1, 0, 1, 1, 1, 5, 0, 0, 0},
+    {"fc 64->10 aligned fo", OP_FC, 130, 1, 1, 64, 10, 1, 1, 0, 1, 1, 1, -3, 2, 0, 0},
     // Residual add and global average pool.
     {"add 2x28x28x40", OP_ADD, 2, 28, 28, 40, 40, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0},
     {"add odd 1003 unaligned", OP_ADD, 1, 1, 17, 59, 59, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1},

@@ -1,0 +1,10 @@
+# The GPU machine's one call rehearsed here (label cpu): scripts/gpu_check.sh --rehearse on a pack made by the current
+# scripts/gpu_pack.sh — unpack, configure with only the pack visible, build ratq + GPU tests + CUDA benchmarks, load
+# the packed data and weights — stopping before the first GPU command (tests/gpu/gpu_rehearsal.sh). A few minutes on
+# 2 cores (a second, CUDA arch 90 build); needs nvcc, network to Debian (apt-get download, cached in the build
+# folder), ../shared/data and the Lite0 weights (exit 77 without them unless RATQ_REQUIRE_SHARED=1).
+if(RATQ_HAVE_CUDA)
+  add_test(NAME gpu_rehearsal COMMAND ${RATQ_TEST_DIR}/gpu/gpu_rehearsal.sh ${PROJECT_SOURCE_DIR}
+           ${CMAKE_BINARY_DIR}/gpu-rehearsal ${RATQ_LITE0_WEIGHTS} ${RATQ_SHARED_DATA})
+  set_tests_properties(gpu_rehearsal PROPERTIES LABELS cpu SKIP_RETURN_CODE 77 TIMEOUT 1500 RUN_SERIAL TRUE)
+endif()
