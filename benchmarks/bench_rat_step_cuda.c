@@ -15,7 +15,8 @@
 //   host path    ratq_qnet_quantize on the CPU + upload + forward / loss on the host / backward + gradient download +
 //                SGD on the CPU (what the GPU-resident step removes), 3 steps
 // and the forward alone (128 images, for the backward fraction of the scaling model, bench_dist_scaling --bwd-frac).
-// Output: a Markdown table and `RESULT name=value` lines (images/s, ms), parsed by scripts/gpu_check.sh.
+// Output: a Markdown table, `RESULT name=value` lines, and one "json: {...}" line with every figure (the format
+// scripts/gpu_check.sh collects from the CUDA benchmarks).
 // Weights: $RATQ_WEIGHTS (EfficientNet-Lite0 .ratqw; default: the build's RATQ_LITE0_WEIGHTS), else random weights of the same architecture (speed does not
 // depend on the values). Without a GPU: "no GPU: not run", exit 0. Options: --batch N --steps N.
 #include <math.h>
@@ -212,7 +213,7 @@ int main(int argc, char **argv) {
                           {"fp32_graph", RATQ_QNET_GEMM_FP32, 1},
                           {"bf16_graph", RATQ_QNET_GEMM_BF16, 1}};
     printf("| path | images/s | step ms (wall) | step ms (device) |\n|---|---|---|---|\n");
-    double best_ips = 0;
+    double best_ips = 0, ips_mode[4] = {0, 0, 0, 0}, host_ips = 0;
     for (int mi = 0; mi < 4; mi++) {
         ratq_qnet q;
         if (ratq_qnet_from_effnet(&q, &m) != 0 || ratq_qnet_copy_calibration(&q, &ref) != 0) return 2;
@@ -238,6 +239,7 @@ int main(int argc, char **argv) {
         }
         const double wall = (ratq_now() - t0) / steps, ips = B / wall;
         if (ips > best_ips && modes[mi].gemm != RATQ_QNET_GEMM_BF16) best_ips = ips;
+        ips_mode[mi] = ips;
         printf("| %s | %.1f | %.2f | %.2f |\n", modes[mi].name, ips, wall * 1e3, dev_ms / steps);
         printf("RESULT rat_step_%s_ips=%.1f\nRESULT rat_step_%s_ms=%.3f\n", modes[mi].name, ips, modes[mi].name,
                wall * 1e3);
@@ -268,6 +270,7 @@ int main(int argc, char **argv) {
         const double wall = (ratq_now() - t0) / hs;
         printf("| host path (CPU quantize + host API) | %.1f | %.2f | - |\n", B / wall, wall * 1e3);
         printf("RESULT rat_step_host_path_ips=%.1f\n", B / wall);
+        host_ips = B / wall;
         ratq_qnet_cuda_destroy(gh);
         ratq_qnet_free(&q);
         free(z), free(dz), free(mom), free(ws);
@@ -280,6 +283,11 @@ int main(int argc, char **argv) {
     printf("scaling: bench_dist_scaling --step-ms %.2f --bwd-frac %.2f --batch %d [--nvlink-busbw GBps] "
            "[--net-busbw GBps]\n",
            step_ms, 1.0 - fwd_ms / step_ms, B);
+    printf("\njson: {\"bench\": \"rat_step_cuda\", \"device\": \"%s\", \"batch\": %d, \"weights\": \"%s\", "
+           "\"tf32_graph_ips\": %.1f, \"tf32_eager_ips\": %.1f, \"fp32_graph_ips\": %.1f, \"bf16_graph_ips\": %.1f, "
+           "\"host_path_ips\": %.1f, \"forward_ms\": %.3f, \"bwd_frac\": %.3f}\n",
+           prop.name, B, random ? "random" : "pretrained", ips_mode[0], ips_mode[1], ips_mode[2], ips_mode[3], host_ips,
+           fwd_ms, 1.0 - fwd_ms / step_ms);
     ratq_rat_cuda_host_free(pin);
     ratq_rat_cuda_host_free(lab);
     CUDA_CHECK(cudaFree(dimg));
