@@ -15,6 +15,16 @@
 // Links: --link NAME:BW_GBps:LAT_us (repeatable). Defaults are stated assumptions, not measurements:
 // nvlink:360:3 (NCCL all-reduce bus bandwidth typical of 8 H100 SXM on NVLink 4), ib100:11:5 (100 Gb/s, ~90 % of
 // line rate). The measured t_ar of this launch is printed too (CPU ranks: MPI or TCP through rank 0).
+//
+// GPU scaling model (issue 15), with --step-ms T from bench_rat_step_cuda (the measured single-GPU step) and its
+// backward fraction --bwd-frac f (default 2/3), images per GPU per step --batch B, and the NCCL bus bandwidths
+// --nvlink-busbw (8 GPUs of one node; measure with an 8-GPU all-reduce, e.g. nccl-tests all_reduce_perf) and
+// --net-busbw (the inter-node link: the ring's two node-crossing edges carry the full ring traffic, so the bus
+// bandwidth is the link's, ~11 GB/s for 100 Gb/s), one row per target:
+//   t_ar(W)  = 2 (W - 1) / W * grad_bytes / busbw + 2 (W - 1) L
+//   exposed  = max(t_ar / nb, t_ar - f T)   (the buckets of the last micro-batch overlap its backward, nb buckets)
+//   images/s = W B / (T + exposed),   efficiency = T / (T + exposed)
+// Targets: 8 GPUs over NVLink (W = 8) and 2 nodes x 8 GPUs over 100 Gb/s (W = 16, the network's bandwidth).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +42,8 @@ static int cmp_d(const void *a, const void *b) {
 int main(int argc, char **argv) {
     const char *model = NULL;
     double step_ms = 0;
-    int reps = 10, nb = 4;
+    int reps = 10, nb = 4, batch = 128;
+    double bwd_frac = 2.0 / 3.0, nvlink_bw = 360, net_bw = 11;
     const char *links[8] = {"nvlink:360:3", "ib100:11:5"};
     int nlinks = 2, user_links = 0;
     for (int i = 1; i < argc; i++) {
@@ -40,16 +51,22 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--step-ms") && i + 1 < argc) step_ms = atof(argv[++i]);
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--buckets") && i + 1 < argc) nb = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--bwd-frac") && i + 1 < argc) bwd_frac = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--nvlink-busbw") && i + 1 < argc) nvlink_bw = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--net-busbw") && i + 1 < argc) net_bw = atof(argv[++i]);
         else if (!strcmp(argv[i], "--link") && i + 1 < argc && (user_links || (nlinks = 0, 1)) && nlinks < 8) {
             user_links = 1;
             links[nlinks++] = argv[++i];
         } else {
             fprintf(stderr, "usage: bench_dist_scaling [--model FP.ratqw] [--step-ms T] [--reps N] [--buckets NB] "
-                            "[--link NAME:BW_GBps:LAT_us]...\n");
+                            "[--link NAME:BW_GBps:LAT_us]... [--bwd-frac F] [--batch B] [--nvlink-busbw GBps] "
+                            "[--net-busbw GBps]\n");
             return 2;
         }
     }
-    if (reps < 1 || nb < 1) return 2;
+    if (reps < 1 || nb < 1 || !(bwd_frac >= 0 && bwd_frac <= 1) || batch < 1 || !(nvlink_bw > 0) || !(net_bw > 0))
+        return 2;
     // trainable parameters of the folded network (EfficientNet-Lite0 by default: built from its config)
     ratq_effnet m;
     if (model) {
@@ -109,11 +126,33 @@ int main(int argc, char **argv) {
                 }
                 for (int w = 2; w <= 8; w *= 2) {
                     double tw = 2.0 * (w - 1) / w * bytes / (bw * 1e9) + 2.0 * (w - 1) * lat * 1e-6;
-                    double exposed = tw / nb > tw - 2.0 * T / 3.0 ? tw / nb : tw - 2.0 * T / 3.0;
+                    double exposed = tw / nb > tw - bwd_frac * T ? tw / nb : tw - bwd_frac * T;
                     printf("| %s | %.0f | %d | %.3f | %.1f %% | %.1f %% | >= %.2f ms |\n", name, bw, w, tw * 1e3,
                            100.0 * T / (T + tw), 100.0 * T / (T + exposed), 9.0 * tw * 1e3);
                 }
             }
+            // the two targets of issue 15, from the measured GPU step
+            printf("\nGPU targets: step %.2f ms for %d images per GPU (%.0f images/s on one GPU), backward %.0f %% of "
+                   "it, %d buckets\n",
+                   step_ms, batch, batch / T, 100 * bwd_frac, nb);
+            printf("| configuration | W | bus GB/s | all-reduce ms | exposed ms | efficiency | images/s |\n"
+                   "|---|---|---|---|---|---|---|\n");
+            const struct {
+                const char *name;
+                int w;
+                double bw, lat;
+            } tg[2] = {{"8 GPUs, NVLink", 8, nvlink_bw, 3}, {"2 nodes x 8 GPUs, 100 Gb/s", 16, net_bw, 5}};
+            double ips[2];
+            for (int k = 0; k < 2; k++) {
+                const int w = tg[k].w;
+                const double tw = 2.0 * (w - 1) / w * bytes / (tg[k].bw * 1e9) + 2.0 * (w - 1) * tg[k].lat * 1e-6;
+                const double exposed = tw / nb > tw - bwd_frac * T ? tw / nb : tw - bwd_frac * T;
+                printf("| %s | %d | %.0f | %.3f | %.3f | %.1f %% | %.0f |\n", tg[k].name, w, tg[k].bw, tw * 1e3,
+                       exposed * 1e3, 100.0 * T / (T + exposed), w * batch / (T + exposed));
+                ips[k] = w * batch / (T + exposed);
+            }
+            printf("RESULT scaling_8gpu_nvlink_images_per_s=%.0f\nRESULT scaling_2node_100g_images_per_s=%.0f\n", ips[0],
+                   ips[1]);
         }
     }
     free(buf);

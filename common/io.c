@@ -27,10 +27,12 @@ void ratq_error_context(const char *fmt, ...) {
 void ratq_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
+    flockfile(stderr); // one whole line even when worker threads report at once
     fputs("ratq: ", stderr);
     if (error_context[0]) fprintf(stderr, "%s: ", error_context);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
     va_end(ap);
 }
 

@@ -69,6 +69,7 @@ int cmd_finetune(int argc, char **argv) {
     ratq_rat_job job = {.calib_images = 1000, .calib_batch = 32, .ptq_engine = RATQ_EVAL_QMODEL};
     ratq_rat_config *cfg = &job.cfg;
     *cfg = ratq_rat_config_default();
+    cfg->num_workers = 4; // the input stream's decoders (host/data/stream.h)
     cfg->ckpt_every = 100;
     const char *logp = NULL, *ckpt = NULL;
     int k = 0, epochs = 0, snap = 0, json = 0, distill = 0, rounding = RATQ_ROUND_SINGLE, teacher = 0, engine = 0;
@@ -100,7 +101,8 @@ int cmd_finetune(int argc, char **argv) {
          "forward/backward M images at a time, gradients accumulated (default B)"), .lo = 1, .hi = 4096},
         {RATQ_OPT("--device", RATQ_OPT_ENUM, &device, NULL,
          "where each micro-batch's forward/backward runs (default cpu); cuda: GPU\n(local rank) % (GPU count), the "
-         "int32 teacher too (host/train/rat_train.h)"), .names = RATQ_CLI_DEVICE_NAMES},
+         "int32 teacher too; cuda-resident: the whole step on that GPU\n(host/train/rat_train.h)"),
+         .names = RATQ_CLI_DEVICE_NAMES},
         {RATQ_OPT("--dist-timeout", RATQ_OPT_DOUBLE, &timeout, "S",
          "seconds a collective may stall before every rank exits (default 300)"), .dlo = 0, .dhi = INFINITY,
          .open = RATQ_OPT_OPEN_LO},
@@ -126,6 +128,8 @@ int cmd_finetune(int argc, char **argv) {
         {RATQ_OPT("--augment", RATQ_OPT_FLAG, &cfg->augment, NULL, "RandomResizedCrop + horizontal flip (default: the eval "
          "transform)")},
         {RATQ_OPT("--seed", RATQ_OPT_U64, &cfg->seed, "S", "data order / augmentation seed (default 1)")},
+        {RATQ_OPT("--workers", RATQ_OPT_INT, &cfg->num_workers, "N",
+         "decoding threads of the input stream per rank (default 4; 0 = in the training thread)"), .lo = 0, .hi = 256},
         {RATQ_OPT("--log", RATQ_OPT_STRING, &logp, "FILE", "JSON-lines log (default OUT.log.jsonl)")},
         {RATQ_OPT("--checkpoint", RATQ_OPT_STRING, &ckpt, "FILE", "checkpoint path (default OUT.ckpt)")},
         {RATQ_OPT("--checkpoint-every", RATQ_OPT_I64, &cfg->ckpt_every, "N", "steps between checkpoints (default 100)"),
@@ -161,7 +165,7 @@ int cmd_finetune(int argc, char **argv) {
     ratq_dist_options dopt = {.backend = RATQ_DIST_AUTO, .timeout_s = timeout};
     ratq_dist *dist = ratq_dist_init(&dopt);
     if (!dist) return 2;
-    if (cfg->device == RATQ_DEVICE_CUDA && (cfg->gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(dist))) < 0) {
+    if (cfg->device != RATQ_DEVICE_CPU && (cfg->gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(dist))) < 0) {
         ratq_dist_finalize(dist); // the error line names the cause (no device / built without CUDA)
         return 2;
     }

@@ -822,7 +822,7 @@ int cmd_run(int argc, char **argv) {
     c.rank = ratq_dist_rank(c.dist);
     c.world = ratq_dist_world(c.dist);
     if (c.rank != 0) c.progress = 0;
-    if (c.device == RATQ_DEVICE_CUDA && (c.gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(c.dist))) < 0) {
+    if (c.device != RATQ_DEVICE_CPU && (c.gpu = ratq_qnet_cuda_select(ratq_dist_local_rank(c.dist))) < 0) {
         ratq_dist_finalize(c.dist); // the error line says why (built without CUDA / no device)
         return 2;
     }

@@ -14,7 +14,7 @@
 
 const char *const RATQ_CLI_ROUNDING_NAMES[] = {"single", "tflite", "half_even", NULL};
 const int RATQ_CLI_ROUNDING_VALUES[] = {RATQ_ROUND_SINGLE, RATQ_ROUND_TFLITE, RATQ_ROUND_HALF_EVEN};
-const char *const RATQ_CLI_DEVICE_NAMES[] = {"cpu", "cuda", NULL};
+const char *const RATQ_CLI_DEVICE_NAMES[] = {"cpu", "cuda", "cuda-resident", NULL};
 
 // The range of an integer row: [lo, hi] as given, or the destination type's range when both are 0.
 static void int_range(const ratq_opt *o, long long *lo, long long *hi) {

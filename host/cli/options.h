@@ -85,7 +85,7 @@ void ratq_cli_help(const ratq_cli *c, FILE *f);
 // Enum spellings shared by several commands (NULL-terminated) and their values.
 extern const char *const RATQ_CLI_ROUNDING_NAMES[]; // "single", "tflite", "half_even"
 extern const int RATQ_CLI_ROUNDING_VALUES[];        // ratq_rounding
-extern const char *const RATQ_CLI_DEVICE_NAMES[];   // "cpu", "cuda" (ratq_train_device order)
+extern const char *const RATQ_CLI_DEVICE_NAMES[];   // "cpu", "cuda", "cuda-resident" (ratq_train_device order)
 
 // Print a cJSON object unformatted on one stdout line and delete it.
 struct cJSON;

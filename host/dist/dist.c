@@ -1,6 +1,7 @@
 // dist.c — backend selection, the watchdog, and the collectives (gather to rank 0, reduce in rank order,
 // broadcast), written once over the point-to-point transport of host/dist/tcp.c / host/dist/mpi.c.
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,15 +12,35 @@
 #include "dist/internal.h"
 #include "common/io.h"
 
-void ratq_dist_fatal(ratq_dist *d, const char *fmt, ...) {
+static void exit3(int sig) {
+    (void)sig;
+    _exit(3);
+}
+
+static void vfatal(ratq_dist *d, const char *fmt, va_list ap) __attribute__((noreturn, format(printf, 2, 0)));
+static void vfatal(ratq_dist *d, const char *fmt, va_list ap) {
     char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     fprintf(stderr, "ratq: rank %d of %d: step %lld: %s\n", d->rank, d->world, (long long)d->step, msg);
     fflush(stderr);
+    if (d->on_fault) { // e.g. ncclCommAbort; SIGALRM cuts a hanging hook off, still with status 3
+        signal(SIGALRM, exit3);
+        alarm(10);
+        d->on_fault(d->on_fault_arg);
+    }
     _exit(3);
+}
+
+void ratq_dist_fatal(ratq_dist *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfatal(d, fmt, ap);
+}
+
+void ratq_dist_abort(ratq_dist *d, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfatal(d, fmt, ap);
 }
 
 static void *watchdog_main(void *arg) {
@@ -56,6 +77,16 @@ static void disarm(ratq_dist *d) {
 
 static int env_set(const char *name) { return getenv(name) && *getenv(name); }
 
+double ratq_dist_timeout(const ratq_dist *d) { return d->timeout_s; }
+void ratq_dist_guard_begin(ratq_dist *d, const char *what) { arm(d, what); }
+void ratq_dist_guard_end(ratq_dist *d) { disarm(d); }
+void ratq_dist_on_fault(ratq_dist *d, void (*fn)(void *), void *arg) {
+    pthread_mutex_lock(&d->mu);
+    d->on_fault = fn;
+    d->on_fault_arg = arg;
+    pthread_mutex_unlock(&d->mu);
+}
+
 ratq_dist *ratq_dist_init(const ratq_dist_options *opt) {
     ratq_dist *d = calloc(1, sizeof *d);
     d->world = 1;
@@ -65,7 +96,7 @@ ratq_dist *ratq_dist_init(const ratq_dist_options *opt) {
     ratq_dist_backend b = opt ? opt->backend : RATQ_DIST_AUTO;
     if (b == RATQ_DIST_AUTO) {
         if (ratq_dist_mpi_launched()) b = RATQ_DIST_MPI; // fails clearly if built without MPI
-        else if (env_set("RATQ_WORLD_SIZE") || env_set("SLURM_NTASKS")) b = RATQ_DIST_TCP;
+        else if (env_set("RATQ_WORLD_SIZE") || env_set("WORLD_SIZE") || env_set("SLURM_NTASKS")) b = RATQ_DIST_TCP;
         else b = RATQ_DIST_SINGLE;
     }
     d->backend = b;

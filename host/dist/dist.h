@@ -3,9 +3,17 @@
 // One API for every launch; call sites never #ifdef:
 //   single  one process (world 1); every collective is a no-op (mean of one = itself).
 //   mpi     `mpirun -np N ratq ...` (Open MPI / MPICH environment detected), collectives over MPI.
-//   tcp     launcher-agnostic: RATQ_RANK / RATQ_WORLD_SIZE / RATQ_MASTER_ADDR / RATQ_MASTER_PORT
-//           (or SLURM_PROCID / SLURM_NTASKS / SLURM_LOCALID with RATQ_MASTER_ADDR/PORT), collectives over a
-//           TCP star through rank 0.
+//   tcp     launcher-agnostic, each setting from the first variable present:
+//             rank        RATQ_RANK,        RANK (torchrun),        SLURM_PROCID
+//             world       RATQ_WORLD_SIZE,  WORLD_SIZE (torchrun),  SLURM_NTASKS
+//             local rank  RATQ_LOCAL_RANK,  LOCAL_RANK (torchrun),  SLURM_LOCALID   (default: the rank)
+//             rank 0      RATQ_MASTER_ADDR, MASTER_ADDR (torchrun)
+//             port        RATQ_MASTER_PORT, MASTER_PORT (torchrun; under torchrun's agent store,
+//                         TORCHELASTIC_USE_AGENT_STORE=True, the agent already listens on MASTER_PORT, so ratq
+//                         uses MASTER_PORT + 1)
+//           e.g. `torchrun --nproc-per-node 8 --no-python ratq finetune ...`; collectives over a TCP star through
+//           rank 0 (CPU ranks). On GPU ranks the gradients go over NCCL (host/dist/nccl.h) and TCP only
+//           bootstraps.
 // Host-buffer all-reduce is deterministic in every backend: rank 0 sums the ranks' buffers in rank order
 // (((b0 + b1) + b2) + ...) and multiplies by 1/W, then broadcasts, so a run is bit-reproducible for a given W.
 // GPU buffers use NCCL (host/dist/nccl.c), whose unique id travels through ratq_dist_broadcast.
@@ -51,5 +59,18 @@ int ratq_dist_barrier(ratq_dist *d);
 // (e.g. rank 0 trains the float network while the others wait for the data-parallel stage). A rank that dies
 // meanwhile is still noticed at once (closed socket / mpirun teardown).
 int ratq_dist_barrier_wait(ratq_dist *d, double timeout_s);
+
+// ---- fault handling for work outside these collectives (e.g. NCCL on the GPU, host/dist/nccl.h) ----
+// The collective deadline in seconds.
+double ratq_dist_timeout(const ratq_dist *d);
+// While guarded, the watchdog (world > 1) exits this rank with status 3 once the deadline passes, naming the rank,
+// the step and `what` ("... stalled for more than T s"), exactly as for a stalled collective. No-op for world 1.
+void ratq_dist_guard_begin(ratq_dist *d, const char *what);
+void ratq_dist_guard_end(ratq_dist *d);
+// fn(arg) runs on a fault exit after the error line, before the exit (e.g. ncclCommAbort, so no kernel keeps
+// waiting on a dead peer); a fn that hangs is cut off after 10 s (the exit status stays 3).
+void ratq_dist_on_fault(ratq_dist *d, void (*fn)(void *), void *arg);
+// Exit now (status 3) with one line "ratq: rank R of W: step S: <message>", running the fault hook. Never returns.
+void ratq_dist_abort(ratq_dist *d, const char *fmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
 #endif

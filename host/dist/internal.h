@@ -20,6 +20,8 @@ struct ratq_dist {
     int watchdog_started, stop;
     double deadline;
     const char *what;
+    void (*on_fault)(void *); // ratq_dist_on_fault
+    void *on_fault_arg;
 };
 
 // Blocking transport between this rank and `peer`; 0 on success, -1 after one error line (peer gone).

@@ -1,7 +1,7 @@
-// host/dist/tcp.c — launcher-agnostic rendezvous and transport over TCP: rank 0 listens on
-// RATQ_MASTER_ADDR:RATQ_MASTER_PORT and every other rank connects (retrying until the deadline) and sends its
-// rank. Rank / world / local rank come from RATQ_RANK, RATQ_WORLD_SIZE, RATQ_LOCAL_RANK or SLURM_PROCID,
-// SLURM_NTASKS, SLURM_LOCALID. Reads and writes poll with the collective deadline, so a dead peer is an error.
+// host/dist/tcp.c — launcher-agnostic rendezvous and transport over TCP: rank 0 listens on the master address and
+// port and every other rank connects (retrying until the deadline) and sends its rank. Rank / world / local rank /
+// address / port come from the RATQ_*, torchrun or SLURM variables (host/dist/dist.h "tcp"). Reads and writes
+// poll with the collective deadline, so a dead peer is an error.
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <netdb.h>
@@ -18,10 +18,19 @@
 #include "dist/internal.h"
 #include "common/io.h"
 
-static int env_int(const char *a, const char *b, int dflt, int *ok) {
-    const char *v = getenv(a);
-    if (!v || !*v) v = b ? getenv(b) : NULL;
-    if (!v || !*v) return dflt;
+// The first of the variables a, b, c that is set and not empty (NULL if none).
+static const char *env_first(const char *a, const char *b, const char *c) {
+    const char *names[3] = {a, b, c};
+    for (int i = 0; i < 3; i++) {
+        const char *v = names[i] ? getenv(names[i]) : NULL;
+        if (v && *v) return v;
+    }
+    return NULL;
+}
+
+static int env_int(const char *a, const char *b, const char *c, int dflt, int *ok) {
+    const char *v = env_first(a, b, c);
+    if (!v) return dflt;
     char *end;
     long x = strtol(v, &end, 10);
     if (*end || x < 0 || x > 1 << 20) *ok = 0;
@@ -123,18 +132,29 @@ int ratq_dist_tcp_recv(ratq_dist *d, int peer, void *buf, size_t bytes) {
 
 int ratq_dist_tcp_init(ratq_dist *d) {
     int ok = 1;
-    d->rank = env_int("RATQ_RANK", "SLURM_PROCID", 0, &ok);
-    d->world = env_int("RATQ_WORLD_SIZE", "SLURM_NTASKS", 1, &ok);
-    d->local_rank = env_int("RATQ_LOCAL_RANK", "SLURM_LOCALID", d->rank, &ok);
-    const char *host = getenv("RATQ_MASTER_ADDR"), *port = getenv("RATQ_MASTER_PORT");
+    d->rank = env_int("RATQ_RANK", "RANK", "SLURM_PROCID", 0, &ok);
+    d->world = env_int("RATQ_WORLD_SIZE", "WORLD_SIZE", "SLURM_NTASKS", 1, &ok);
+    d->local_rank = env_int("RATQ_LOCAL_RANK", "LOCAL_RANK", "SLURM_LOCALID", d->rank, &ok);
+    const char *host = env_first("RATQ_MASTER_ADDR", "MASTER_ADDR", NULL), *port = getenv("RATQ_MASTER_PORT");
+    char port_buf[16];
+    if (!port || !*port) { // torchrun: MASTER_PORT, or the port after it when torchrun's agent store holds it
+        port = getenv("MASTER_PORT");
+        const char *agent = getenv("TORCHELASTIC_USE_AGENT_STORE");
+        long p = port && *port ? strtol(port, NULL, 10) : 0;
+        if (p > 0 && p < 65535 && agent && (!strcmp(agent, "True") || !strcmp(agent, "true") || !strcmp(agent, "1"))) {
+            snprintf(port_buf, sizeof port_buf, "%ld", p + 1);
+            port = port_buf;
+        }
+    }
     if (!ok || d->world < 1 || d->rank >= d->world) {
-        ratq_error("distributed (tcp): RATQ_RANK/RATQ_WORLD_SIZE (or SLURM_PROCID/SLURM_NTASKS) are not a valid "
-                   "rank < world size");
+        ratq_error("distributed (tcp): RATQ_RANK/RATQ_WORLD_SIZE (or RANK/WORLD_SIZE, SLURM_PROCID/SLURM_NTASKS) are "
+                   "not a valid rank < world size");
         return -1;
     }
     if (d->world == 1) return 0;
     if (!host || !*host || !port || !*port) {
-        ratq_error("distributed (tcp): set RATQ_MASTER_ADDR and RATQ_MASTER_PORT (rank 0's address and a free port)");
+        ratq_error("distributed (tcp): set RATQ_MASTER_ADDR and RATQ_MASTER_PORT (or MASTER_ADDR / MASTER_PORT): rank "
+                   "0's address and a free port");
         return -1;
     }
     d->fds = malloc(sizeof(int) * (size_t)d->world);

@@ -7,25 +7,29 @@
 #include <stdio.h>
 
 #include "data/data.h"
+#include "data/stream.h"
 
-// The training images: the first n of ds, uint8 [res][res][3]. Without augmentation the eval transform of the
-// quantizer (host/quant/calib_eval.h), decoded once and cached; with it RATQ_TF_TRAIN keyed by (seed, epoch,
-// dataset index), decoded per use.
+// The training batches: the first n of ds, uint8 [res][res][3], streamed by host/data/stream.h (worker threads
+// decode and transform ahead of the step into a ring of batch slots; nothing caches the dataset). The transform:
+// with augmentation RATQ_TF_TRAIN keyed by (seed, epoch, dataset index), without it the quantizer's eval transform
+// (host/quant/calib_eval.h). Step t of this rank holds the images of host/train/rat_train.h's order.
 typedef struct {
-    const ratq_dataset *ds;
-    ratq_transform tf;
-    int h, w, c;
-    size_t per;         // bytes per image
-    int64_t n;          // images used
-    uint8_t *cache;     // [n][per] when not augmenting
-    ratq_image img, scratch;
-    uint64_t seed;
+    ratq_stream *s;
+    ratq_stream_batch cur; // the batch of the current step (held from ratq_feeder_step to the next call / free)
+    int held;
+    size_t per;            // bytes per image
+    int64_t n, nb;         // images used, steps per epoch
 } ratq_feeder;
 
-// Returns 0, or -1 after an error line (ratq_feeder_free in both cases).
-int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augment, int64_t limit, uint64_t seed);
-// Image idx of epoch `epoch` into dst [per]. Returns 0 or -1 after an error line.
-int ratq_feeder_image(ratq_feeder *fd, int64_t idx, int64_t epoch, uint8_t *dst);
+// batch: images per step on this rank; workers: decoding threads (0 = in the loop's thread); pinned: slot memory for
+// the GPU's copy engine. Returns 0, or -1 after an error line (ratq_feeder_free in both cases).
+int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augment, int64_t limit, uint64_t seed,
+                     int batch, int rank, int world, int workers, int pinned);
+// Produce steps [first, end). Returns 0 or -1.
+int ratq_feeder_start(ratq_feeder *fd, int64_t first, int64_t end);
+// The batch of step t (the next one): *images [batch][per], *labels [batch], *index [batch]; releases the previous
+// step's batch. Returns 0 or -1 after an error line.
+int ratq_feeder_step(ratq_feeder *fd, int64_t t, const uint8_t **images, const int32_t **labels, const int64_t **index);
 void ratq_feeder_free(ratq_feeder *fd);
 
 // The JSON-lines log, one line per step: {"step":T,"epoch":E,"loss":L,"acc":A,"lr":LR}. Every write is checked:

@@ -1,57 +1,74 @@
-// host/train/rat_feed.c — the training images of the RAT loop (host/train/internal.h).
+// host/train/rat_feed.c — the training batches of the RAT loop (host/train/internal.h) from the input stream
+// (host/data/stream.h).
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/io.h"
 #include "quant/calib_eval.h"
 #include "train/internal.h"
+#include "train/rat_step_cuda.h" // ratq_rat_cuda_host_alloc / _free: pinned slots for the GPU-resident step
 
-int ratq_feeder_image(ratq_feeder *fd, int64_t idx, int64_t epoch, uint8_t *dst) {
-    if (fd->cache) {
-        memcpy(dst, fd->cache + (size_t)idx * fd->per, fd->per);
-        return 0;
-    }
-    if (ratq_data_read(fd->ds, idx, &fd->img) != 0) return -1;
-    return ratq_transform_apply(&fd->tf, &fd->img, fd->seed, epoch, idx, dst, &fd->scratch);
-}
-
-int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augment, int64_t limit, uint64_t seed) {
+int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augment, int64_t limit, uint64_t seed,
+                     int batch, int rank, int world, int workers, int pinned) {
     memset(fd, 0, sizeof *fd);
-    fd->ds = ds;
-    fd->seed = seed;
-    fd->n = ratq_data_count(ds);
-    if (limit > 0 && limit < fd->n) fd->n = limit;
+    ratq_stream_config c = ratq_stream_config_default();
+    c.batch = batch;
+    c.rank = rank;
+    c.world = world;
+    c.limit = limit;
+    c.seed = seed;
+    c.num_workers = workers;
+    c.depth = 3; // the step's batch, the next one (being copied to the GPU or decoded), one more in flight
     if (augment) {
-        fd->tf = ratq_transform_train(res);
-        fd->tf.out_channels = 3;
+        c.tf = ratq_transform_train(res);
+        c.tf.out_channels = 3;
     } else
-        fd->tf = ratq_quant_transform(ds, res);
+        c.tf = ratq_quant_transform(ds, res);
+    if (pinned) {
+        c.alloc = ratq_rat_cuda_host_alloc;
+        c.free = ratq_rat_cuda_host_free;
+    }
     ratq_data_info info = ratq_data_get_info(ds);
-    if (ratq_transform_check(&fd->tf, &info) != 0) return -1;
-    ratq_transform_out_shape(&fd->tf, &info, &fd->h, &fd->w, &fd->c);
-    if (fd->h != res || fd->w != res || fd->c != 3) {
-        ratq_error("finetune: transform gives %dx%dx%d images, the model needs %dx%dx3", fd->h, fd->w, fd->c, res, res);
+    if (ratq_transform_check(&c.tf, &info) != 0) return -1;
+    int h, w, ch;
+    ratq_transform_out_shape(&c.tf, &info, &h, &w, &ch);
+    if (h != res || w != res || ch != 3) {
+        ratq_error("finetune: transform gives %dx%dx%d images, the model needs %dx%dx3", h, w, ch, res, res);
         return -1;
     }
     fd->per = (size_t)res * res * 3;
-    if (!augment) {
-        fd->cache = malloc(fd->per * (size_t)fd->n);
-        if (!fd->cache) {
-            ratq_error("finetune: out of memory caching %lld images", (long long)fd->n);
-            return -1;
-        }
-        for (int64_t i = 0; i < fd->n; i++) {
-            if (ratq_data_read(ds, i, &fd->img) != 0 ||
-                ratq_transform_apply(&fd->tf, &fd->img, seed, 0, i, fd->cache + (size_t)i * fd->per, &fd->scratch) != 0)
-                return -1;
-        }
+    if (!(fd->s = ratq_stream_create(ds, &c))) return -1;
+    fd->n = ratq_stream_images(fd->s);
+    fd->nb = ratq_stream_steps_per_epoch(fd->s);
+    return 0;
+}
+
+int ratq_feeder_start(ratq_feeder *fd, int64_t first, int64_t end) {
+    if (fd->held) ratq_stream_release(fd->s, &fd->cur);
+    fd->held = 0;
+    return ratq_stream_start(fd->s, first, end);
+}
+
+int ratq_feeder_step(ratq_feeder *fd, int64_t t, const uint8_t **images, const int32_t **labels,
+                     const int64_t **index) {
+    if (fd->held) ratq_stream_release(fd->s, &fd->cur);
+    fd->held = 0;
+    const int r = ratq_stream_next(fd->s, &fd->cur);
+    if (r == 0 || (r == 1 && fd->cur.step != t)) {
+        ratq_error("finetune: the input stream has no batch for step %lld", (long long)t);
+        if (r == 1) ratq_stream_release(fd->s, &fd->cur);
+        return -1;
     }
+    if (r < 0) return -1; // the stream named the image
+    fd->held = 1;
+    *images = fd->cur.images;
+    *labels = fd->cur.labels;
+    *index = fd->cur.index;
     return 0;
 }
 
 void ratq_feeder_free(ratq_feeder *fd) {
-    free(fd->cache);
-    fd->cache = NULL;
-    ratq_image_free(&fd->img);
-    ratq_image_free(&fd->scratch);
+    if (fd->s && fd->held) ratq_stream_release(fd->s, &fd->cur);
+    ratq_stream_destroy(fd->s);
+    memset(fd, 0, sizeof *fd);
 }

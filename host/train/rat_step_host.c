@@ -6,41 +6,19 @@
 #include <string.h>
 
 #include "common/io.h"
+#include "cpu/float_loss.h"
 #include "cpu/float_ops.h"
 #include "qmodel/qmodel.h"
 #include "quant/qnet_cuda.h"
 #include "train/rat_step.h"
+#include "train/rat_step_cuda.h" // ratq_rat_step_cuda_ops
 
 typedef struct {
     float *gsum;           // [n_params] gradient sum over the chunks (chunks > 1)
     float *z, *dz, *tz;    // [MB][K] student logits, dL/dz, teacher logits
-    double *ws;            // [2 K] softmax scratch of the distillation term
+    double *ws;            // [2 K] softmax scratch of the distillation term (ratq_rat_loss_cpu)
     ratq_qnet_cuda *gq, *gt; // RATQ_DEVICE_CUDA: student, int32 teacher
 } host_step;
-
-// softmax(x / T) of one row into p (double accumulation)
-static void softmax_t(const float *x, int k, float T, double *p) {
-    double mx = x[0];
-    for (int i = 1; i < k; i++)
-        if (x[i] > mx) mx = x[i];
-    double s = 0;
-    for (int i = 0; i < k; i++) s += (p[i] = exp(((double)x[i] - mx) / T));
-    for (int i = 0; i < k; i++) p[i] /= s;
-}
-
-// Distillation term: returns a T^2 KL(p_t || p_s) averaged over rows, adds a T (p_s - p_t) / N to dz.
-static double distill(const float *z, const float *t, int n, int k, float a, float T, float *dz, double *ws) {
-    double *ps = ws, *pt = ws + k, loss = 0;
-    for (int r = 0; r < n; r++) {
-        softmax_t(z + (size_t)r * k, k, T, ps);
-        softmax_t(t + (size_t)r * k, k, T, pt);
-        for (int i = 0; i < k; i++) {
-            if (pt[i] > 0) loss += pt[i] * (log(pt[i]) - log(ps[i] > 1e-300 ? ps[i] : 1e-300));
-            dz[(size_t)r * k + i] += (float)(a * T * (ps[i] - pt[i]) / n);
-        }
-    }
-    return a * (double)T * T * loss / n;
-}
 
 static void host_destroy(ratq_rat_step *s) {
     host_step *h = s->impl;
@@ -119,10 +97,7 @@ static int host_micro_batch(ratq_rat_step *s, int c, const uint8_t *img, const i
     else ratq_qnet_logits(q, h->z);
     const float a = cfg->teacher != RATQ_TEACHER_NONE ? cfg->distill_alpha : 0.0f;
     ratq_xent_params xp = {.n = MB, .classes = K, .label_smoothing = cfg->label_smoothing};
-    double l = ratq_softmax_xent_cpu(&xp, h->z, labels, h->dz) * (1.0 - a);
-    for (size_t i = 0; i < (size_t)MB * K; i++) h->dz[i] *= 1.0f - a;
-    if (a > 0) l += distill(h->z, h->tz, MB, K, a, cfg->temperature, h->dz, h->ws);
-    *loss = l;
+    *loss = ratq_rat_loss_cpu(&xp, h->z, h->tz, labels, a, cfg->temperature, h->dz, h->ws); // cpu/float_loss.h
     *hits = 0;
     for (int j = 0; j < MB; j++) *hits += ratq_qmodel_argmax(lq + (size_t)j * K, K) == labels[j];
     if ((h->gq ? ratq_qnet_cuda_backward(h->gq, q, h->dz) : ratq_qnet_backward(q, h->dz)) != 0) return -1;
@@ -186,7 +161,7 @@ int ratq_rat_step_open(ratq_rat_step *s, ratq_qnet *q, ratq_qnet *teacher, const
     s->state[1] = state2;
     s->micro_batch = micro_batch;
     s->chunks = cfg->batch / micro_batch;
-    // The one place that chooses the step: a device-resident table plugs in here (e.g. by cfg->device).
-    s->ops = &ratq_rat_step_host_ops;
+    // The one place that chooses the step.
+    s->ops = cfg->device == RATQ_DEVICE_CUDA_RESIDENT ? &ratq_rat_step_cuda_ops : &ratq_rat_step_host_ops;
     return s->ops->open(s);
 }

@@ -1,7 +1,8 @@
 // host/train/rat_train.c — the RAT loop (host/train/rat_train.h). Data: the first `limit` images of the dataset;
 // epoch e visits them in the order ratq_data_epoch_order(limit, shuffle, seed, e) (host/data/data.h), cut into
 // global batches of cfg->batch x ranks (drop_last), of which each rank takes its slice in micro-batches.
-// The loop is cut into: setup (buffers, feeder), resume (checkpoint, broadcast to the ranks), one step (the
+// The images come from the input stream (host/data/stream.h, worker threads: cfg->num_workers; pinned slots for the
+// GPU-resident step). The loop is cut into: setup (buffers, feeder), resume (checkpoint, broadcast to the ranks), one step (the
 // micro-batches and the update, through the step table of host/train/rat_step.h), and log / checkpoint.
 #include <math.h>
 #include <stdio.h>
@@ -37,12 +38,12 @@ typedef struct {
     int rank, world;
     int B, MB, chunks;         // per-rank batch, micro-batch, micro-batches per step
     int64_t G, nb, total;      // global batch, steps per epoch, steps
-    ratq_feeder fd;
+    ratq_feeder fd;            // the input stream (host/train/internal.h)
     float *state1, *state2;    // optimizer state: SGD momentum | AdamW m, v
-    uint8_t *img;              // [MB][per] one micro-batch of images
-    int64_t *order;            // [n] this epoch's order
-    int32_t *labels;           // [MB]
-    int64_t epoch;             // epoch of `order` (-1: none yet)
+    const uint8_t *img;        // [B][per] the step's images (in the stream's slot)
+    const int32_t *labels;     // [B]
+    const int64_t *index;      // [B] their dataset indices
+    int64_t epoch;             // epoch of the running statistics (-1: none yet)
     ratq_train_log log;        // rank 0
     ratq_rat_step step;
     int step_open;
@@ -66,8 +67,10 @@ static int rat_setup(rat_run *r, ratq_rat_stats *st) {
     }
     r->chunks = r->B / r->MB;
     r->G = (int64_t)r->B * r->world;
-    if (ratq_feeder_init(&r->fd, r->ds, r->q->resolution, cfg->augment, cfg->limit, cfg->seed) != 0) return -1;
-    r->nb = r->fd.n / r->G;
+    if (ratq_feeder_init(&r->fd, r->ds, r->q->resolution, cfg->augment, cfg->limit, cfg->seed, r->B, r->rank,
+                         r->world, cfg->num_workers, cfg->device == RATQ_DEVICE_CUDA_RESIDENT) != 0)
+        return -1;
+    r->nb = r->fd.nb;
     r->total = r->nb * cfg->epochs;
     st->total_steps = r->total;
     if (r->nb < 1) {
@@ -78,10 +81,7 @@ static int rat_setup(rat_run *r, ratq_rat_stats *st) {
     const size_t np = r->q->n_params;
     r->state1 = calloc(np, sizeof(float));
     r->state2 = cfg->optimizer == RATQ_OPT_ADAMW ? calloc(np, sizeof(float)) : NULL;
-    r->img = malloc(r->fd.per * r->MB);
-    r->order = malloc((size_t)r->fd.n * sizeof *r->order);
-    r->labels = malloc((size_t)r->MB * sizeof *r->labels);
-    if (!r->state1 || (!r->state2 && cfg->optimizer == RATQ_OPT_ADAMW) || !r->img || !r->order || !r->labels) {
+    if (!r->state1 || (!r->state2 && cfg->optimizer == RATQ_OPT_ADAMW)) {
         ratq_error("finetune: out of memory");
         return -1;
     }
@@ -159,36 +159,35 @@ static void fault_drill(int rank, int64_t step) {
     }
 }
 
-// Labels and images of micro-batch c of this rank's slice of step (e, b). Returns 0 or -1 after an error line.
-static int rat_feed(rat_run *r, int64_t e, int64_t b, int c) {
-    const int64_t base = b * r->G + (int64_t)r->rank * r->B + (int64_t)c * r->MB;
+// The batch of step t from the stream, its labels checked against the model's classes. Returns 0 or -1 after an
+// error line.
+static int rat_feed(rat_run *r, int64_t t) {
+    if (ratq_feeder_step(&r->fd, t, &r->img, &r->labels, &r->index) != 0) return -1;
     const int K = r->q->num_classes;
-    for (int j = 0; j < r->MB; j++) {
-        const int64_t idx = r->order[base + j];
-        r->labels[j] = (int32_t)ratq_data_label(r->ds, idx);
+    for (int j = 0; j < r->B; j++)
         if (r->labels[j] < 0 || r->labels[j] >= K) {
-            ratq_error("%s: image %lld: label %d outside the model's %d classes", ratq_data_path(r->ds), (long long)idx,
-                       r->labels[j], K);
+            ratq_error("%s: image %lld: label %d outside the model's %d classes", ratq_data_path(r->ds),
+                       (long long)r->index[j], r->labels[j], K);
             return -1;
         }
-        if (ratq_feeder_image(&r->fd, idx, e, r->img + (size_t)j * r->fd.per) != 0) return -1;
-    }
     return 0;
 }
 
 // Global step t: quantize, every micro-batch, the loss and batch accuracy over the ranks, the update.
 // *loss: mean over the ranks of each rank's mean chunk loss; *acc: correct / images over all ranks.
 // A non-finite loss stops training before the update. Returns 0 or -1 after an error line.
-static int rat_step(rat_run *r, int64_t t, int64_t e, int64_t b, double lr, double *loss, double *acc) {
+static int rat_step(rat_run *r, int64_t t, int64_t e, double lr, double *loss, double *acc) {
     ratq_rat_step *s = &r->step;
     const ratq_rat_config *cfg = r->cfg;
-    if (s->ops->begin(s, t) != 0) return -1;
+    if (rat_feed(r, t) != 0 || s->ops->begin(s, t) != 0) return -1;
     double l = 0;
     int64_t counts[2] = {0, r->G}; // correct predictions (over all ranks), images
     for (int c = 0; c < r->chunks; c++) {
         double lc;
         int64_t hits;
-        if (rat_feed(r, e, b, c) != 0 || s->ops->micro_batch(s, c, r->img, r->labels, &lc, &hits) != 0) return -1;
+        if (s->ops->micro_batch(s, c, r->img + (size_t)c * r->MB * r->fd.per, r->labels + (size_t)c * r->MB, &lc,
+                                &hits) != 0)
+            return -1;
         l += lc / r->chunks;
         counts[0] += hits;
     }
@@ -228,9 +227,6 @@ static void rat_teardown(rat_run *r) {
     if (r->log.f) fclose(r->log.f); // still open only after a failure, already reported
     free(r->state1);
     free(r->state2);
-    free(r->img);
-    free(r->order);
-    free(r->labels);
     ratq_feeder_free(&r->fd);
 }
 
@@ -251,16 +247,16 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
     if (rc == 0 && r.rank == 0 && cfg->log_path) rc = ratq_train_log_open(&r.log, cfg->log_path, start);
     if (rc == 0 && (rc = ratq_rat_step_open(&r.step, q, teacher, opt, cfg, r.state1, r.state2, r.MB)) == 0)
         r.step_open = 1;
+    if (rc == 0) rc = ratq_feeder_start(&r.fd, start, r.total);
     ratq_lr_schedule sched = {.base_lr = cfg->lr, .final_lr = cfg->final_lr, .warmup_init_lr = 0,
                               .warmup_steps = cfg->warmup_steps, .total_steps = r.total};
     double ep_loss = 0, ep_acc = 0;
     int64_t ep_steps = 0, t = start;
     for (; rc == 0 && t < r.total; t++) {
-        const int64_t e = t / r.nb, b = t % r.nb;
+        const int64_t e = t / r.nb;
         if (cfg->dist) ratq_dist_set_step(cfg->dist, t);
         fault_drill(r.rank, t);
         if (e != r.epoch) {
-            ratq_data_epoch_order(r.fd.n, 1, cfg->seed, e, 0, 1, r.order);
             r.epoch = e;
             ep_loss = ep_acc = 0;
             ep_steps = 0;
@@ -268,7 +264,7 @@ int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teach
         const double lr = ratq_lr_at(&sched, t);
         double loss, acc;
         ratq_error_context("finetune: step %lld", (long long)t); // errors inside the step name it
-        rc = rat_step(&r, t, e, b, lr, &loss, &acc);
+        rc = rat_step(&r, t, e, lr, &loss, &acc);
         ratq_error_context(NULL);
         if (rc != 0) break;
         ep_loss += loss;

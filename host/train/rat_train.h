@@ -50,7 +50,10 @@ typedef enum { RATQ_OPT_SGD = 0, RATQ_OPT_ADAMW = 1 } ratq_optimizer_kind;
 // (int8 outputs bit-identical to the CPU's, gradients equal up to GEMM summation order), and so does the forward of
 // the int32 teacher; the float teacher's forward, quantization, loss, gradient accumulation, all-reduce, optimizer
 // and checkpoints stay on the CPU, unchanged.
-typedef enum { RATQ_DEVICE_CPU = 0, RATQ_DEVICE_CUDA = 1 } ratq_train_device;
+// RATQ_DEVICE_CUDA_RESIDENT (host/train/rat_step_cuda.h, issue 15): the whole step on one GPU per rank: master
+// weights and optimizer state on the device, device quantization, float / int32 teacher, loss and fused backward,
+// NCCL all-reduce; only the images go in and the loss and hit count come back.
+typedef enum { RATQ_DEVICE_CPU = 0, RATQ_DEVICE_CUDA = 1, RATQ_DEVICE_CUDA_RESIDENT = 2 } ratq_train_device;
 
 typedef struct {
     int epochs;            // >= 1
@@ -78,7 +81,7 @@ typedef struct {
     int micro_batch;       // images per forward/backward chunk (0 = batch); must divide batch
     ratq_dist *dist;       // data-parallel group (NULL = one process); batch is per rank
     ratq_train_device device; // where each micro-batch's forward / backward runs (see below)
-    int gpu;               // RATQ_DEVICE_CUDA: the CUDA device index (e.g. ratq_qnet_cuda_select(local rank))
+    int gpu;               // RATQ_DEVICE_CUDA(_RESIDENT): the CUDA device index (ratq_qnet_cuda_select(local rank))
 } ratq_rat_config;
 
 ratq_rat_config ratq_rat_config_default(void);

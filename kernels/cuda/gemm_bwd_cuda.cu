@@ -63,6 +63,24 @@ extern "C" void ratq_sgemm_cuda(int trans_a, int trans_b, int m, int n, int k, f
                              g.k, &alpha, g.a, g.lda, g.b, g.ldb, &beta, c, g.ldc));
 }
 
+extern "C" void ratq_sgemm_math_cuda(int math, int trans_a, int trans_b, int m, int n, int k, float alpha,
+                                     const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc,
+                                     cudaStream_t stream) {
+    if (math == RATQ_GEMM_FP32) {
+        ratq_sgemm_cuda(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, stream);
+        return;
+    }
+    if (m <= 0 || n <= 0) return;
+    const ratq_colmajor_gemm g = ratq_gemm_rowmajor_as_colmajor(trans_a, trans_b, m, n, k, a, lda, b, ldb, ldc);
+    const cublasComputeType_t ct = math == RATQ_GEMM_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F_FAST_TF32;
+    std::lock_guard<std::mutex> lock(g_blas_mutex);
+    cublasHandle_t h = blas_handle();
+    CUBLAS_CHECK(cublasSetStream(h, stream));
+    CUBLAS_CHECK(cublasGemmEx(h, g.transa ? CUBLAS_OP_T : CUBLAS_OP_N, g.transb ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n,
+                              g.k, &alpha, g.a, CUDA_R_32F, g.lda, g.b, CUDA_R_32F, g.ldb, &beta, c, CUDA_R_32F, g.ldc,
+                              ct, CUBLAS_GEMM_DEFAULT));
+}
+
 // Partial column sums: block (RATQ_DET_COLS, RATQ_DET_LANES), grid (ceil(c / COLS), parts). Lane
 // l = blockIdx.y*LANES + threadIdx.y sums rows l, l + parts*LANES, ... of column j in double.
 static __global__ void colsum_partial_kernel(int rows, int c, int ld, const float *x, int parts, double *part) {

@@ -40,6 +40,19 @@ void ratq_ste_grad_cuda(int64_t count, int channels, const float *dy, const uint
 // Twin of ratq_sgemm_cpu (row-major, same argument contract; beta == 0 does not read C), via cublasSgemm.
 void ratq_sgemm_cuda(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                      const float *b, int ldb, float beta, float *c, int ldc, cudaStream_t stream);
+// The same GEMM with a choice of arithmetic (float32 operands and result in memory in every case):
+//   RATQ_GEMM_FP32  cublasSgemm, FP32 SIMT (the reference: ~1e-7 relative per product sum)
+//   RATQ_GEMM_TF32  cublasGemmEx, CUBLAS_COMPUTE_32F_FAST_TF32: tensor cores, operands rounded to TF32 (10-bit
+//                   mantissa, relative 2^-11 per operand), FP32 accumulation
+//   RATQ_GEMM_BF16  cublasGemmEx, CUBLAS_COMPUTE_32F_FAST_16BF: tensor cores, operands rounded to bf16 (8-bit
+//                   mantissa, 2^-9 per operand), FP32 accumulation
+// Integers of magnitude <= 256 (the centered activations q - z of the weight-gradient GEMM) are exact in all three.
+// All three are bit-reproducible run to run on one GPU model (cuBLAS default algorithms, atomics not allowed).
+#define RATQ_GEMM_FP32 0
+#define RATQ_GEMM_TF32 1
+#define RATQ_GEMM_BF16 2
+void ratq_sgemm_math_cuda(int math, int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                          int lda, const float *b, int ldb, float beta, float *c, int ldc, cudaStream_t stream);
 // out[j] = (float) sum_{r < rows} x[r*ld + j] for j < c (double partial sums, fixed order; twin of
 // ratq_colsum_cpu, kernels/cpu/float_internal.h).
 void ratq_colsum_cuda(int rows, int c, int ld, const float *x, float *out, cudaStream_t stream);
@@ -79,6 +92,20 @@ void ratq_sgd_step_cuda(const ratq_sgd_params *p, size_t n, float *param, const 
                         cudaStream_t stream);
 void ratq_adamw_step_cuda(const ratq_adamw_params *p, size_t n, float *param, const float *grad, float *m, float *v,
                           cudaStream_t stream);
+
+// --- float forward twins (kernels/cuda/float_fwd_cuda.cu, element functions in float_fwd_elem.h), for the float
+// teacher: conv2d (ws: ratq_conv2d_workspace_floats_cuda(p) floats, unused for 1x1), depthwise, linear, the
+// network input (u8 - 127) / 128, ReLU6 in place, residual add (y may alias a or b), global average pool.
+void ratq_conv2d_fwd_cuda(int math, const ratq_conv2d_params *p, const float *x, const float *w, const float *b,
+                          float *y, float *ws, cudaStream_t stream);
+void ratq_dwconv2d_fwd_cuda(const ratq_conv2d_params *p, const float *x, const float *w, const float *b, float *y,
+                            cudaStream_t stream);
+void ratq_linear_fwd_cuda(int math, const ratq_linear_params *p, const float *x, const float *w, const float *b,
+                          float *y, cudaStream_t stream);
+void ratq_float_input_cuda(int64_t count, const uint8_t *img, float *x, cudaStream_t stream);
+void ratq_relu6_inplace_cuda(int64_t count, float *y, cudaStream_t stream);
+void ratq_add_fwd_cuda(int64_t count, const float *a, const float *b, float *y, cudaStream_t stream);
+void ratq_global_avgpool_fwd_cuda(const ratq_pool_params *p, const float *x, float *y, cudaStream_t stream);
 
 #ifdef __cplusplus
 }

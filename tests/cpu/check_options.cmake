@@ -36,7 +36,7 @@ set(cases
   "finetune_momentum|finetune: --momentum: '1' is not a number in|finetune^--momentum^1"
   "finetune_lr_inf|finetune: --lr: 'inf' is not a number >= 0|finetune^--lr^inf"
   "finetune_timeout|finetune: --dist-timeout: '0' is not a number > 0|finetune^--dist-timeout^0"
-  "finetune_device|finetune: --device: 'tpu' (expected cpu or cuda)|finetune^--device^tpu"
+  "finetune_device|finetune: --device: 'tpu' (expected cpu, cuda or cuda-resident)|finetune^--device^tpu"
   "train_seed|train: --seed: '-1' is not an integer|train^--seed^-1"
   "train_lr|train: --lr: '0' is not a number > 0|train^--lr^0"
   "run_epochs|run: --rat-epochs: '1001' is not an integer in 1..1000|run^--rat-epochs^1001"
