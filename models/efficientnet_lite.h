@@ -36,6 +36,10 @@
 #include "cpu/float_ops.h"
 
 #define RATQ_EFFNET_MAX_STAGES 8
+// Float activations kept per image (every layer's output buffer, what ratq_effnet_reserve allocates per image)
+// are at most this many bytes: 256 MiB (lite0 at 224 needs ~30 MiB, lite4 at 300 ~150 MiB). A config above it
+// (e.g. a weight file whose resolution field was raised to 8192) is refused when the model is built or loaded.
+#define RATQ_EFFNET_MAX_ACT_BYTES ((size_t)1 << 28)
 #define RATQ_EFFNET_STREAM_DROPOUT 1u          // RNG stream of the classifier dropout (index = n*C + c)
 #define RATQ_EFFNET_STREAM_DROP_CONNECT 1000u  // + block index; index = sample n
 
