@@ -1,0 +1,63 @@
+// fuzz_util.h — shared by the libFuzzer harnesses tests/fuzz/fuzz_*.c. Every ratq loader reads a path, so a
+// harness writes its input into a per-process folder under $TMPDIR (scripts/fuzz.sh points TMPDIR at a folder it
+// removes afterwards) and then calls the loader and the code that consumes what it loaded. Error lines of
+// rejected inputs go to stderr (scripts/fuzz.sh runs libFuzzer with -close_fd_mask=2; sanitizer reports still
+// reach the log). Built two ways (tests/fuzz.cmake): with RATQ_FUZZ=ON (clang, libFuzzer, ASan + UBSan), and in
+// every build with replay.c as main, which runs the committed corpus as the CTest fuzz_replay_<loader>.
+#ifndef RATQ_FUZZ_UTIL_H
+#define RATQ_FUZZ_UTIL_H
+
+#define _POSIX_C_SOURCE 200809L
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "models/efficientnet_lite.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+// "<TMPDIR>/ratq_fuzz_<pid>/<rel>" (parent folders of rel created); the folder is made on first use.
+static inline const char *fuzz_path(const char *rel) {
+    static char dir[1024], path[2048];
+    if (!dir[0]) {
+        const char *t = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/ratq_fuzz_%ld", t && *t ? t : "/tmp", (long)getpid());
+        mkdir(dir, 0700);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    for (char *p = path + strlen(dir) + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(path, 0700);
+            *p = '/';
+        }
+    return path;
+}
+
+// Write size bytes to fuzz_path(rel); returns the path (static buffer), or NULL.
+static inline const char *fuzz_write(const char *rel, const uint8_t *data, size_t size) {
+    const char *path = fuzz_path(rel);
+    FILE *f = fopen(path, "wb");
+    if (!f) return NULL;
+    size_t w = size ? fwrite(data, 1, size, f) : 0;
+    if (fclose(f) != 0 || w != size) return NULL;
+    return path;
+}
+
+// The smallest network the checkpoint harness trains on: the tiny architecture cut to one MBConv stage
+// (8 -> 8 channels, stride 1, so it has a residual ADD), head 16, 4 classes, 8 x 8 input.
+static inline int fuzz_mini_effnet(ratq_effnet *m) {
+    ratq_effnet_config cfg;
+    if (ratq_effnet_config_from_name("tiny", 4, 8, &cfg) != 0) return -1;
+    cfg.stem_ch = 8;
+    cfg.head_ch = 16;
+    cfg.n_stages = 1;
+    cfg.stages[0] = (ratq_mbconv_stage){1, 3, 1, 1, 8, 8};
+    return ratq_effnet_build(m, &cfg);
+}
+
+#endif
