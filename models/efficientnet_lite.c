@@ -458,6 +458,7 @@ int ratq_effnet_load(ratq_effnet *m, const char *path) {
     int rc = known ? ratq_effnet_config_from_name(wf.arch, wf.num_classes, wf.resolution, &cfg) : -1;
     if (!known) ratq_error("%s: arch: '%s' is not a known architecture (lite0..lite4, tiny)", path, wf.arch);
     if (rc == 0) rc = build_named(m, &cfg, path);
+    if (rc == 0) snprintf(m->source, sizeof m->source, "%s", path);
     if (rc == 0) {
         rc = copy_from_file(m, &wf);
         if (rc != 0) ratq_effnet_free(m);

@@ -23,7 +23,7 @@ foreach(l ${RATQ_FUZZ_LOADERS})
   endif()
 endforeach()
 if(RATQ_FUZZ AND RATQ_HAVE_TURBOJPEG)
-  # Writes the binary seeds (run by hand, output committed): make_corpus tests/fuzz/corpus tests/golden/model_tiny.ratqw
+  # Writes the binary seeds (run by hand, output committed): fuzz_make_corpus tests/fuzz/corpus
   add_executable(fuzz_make_corpus ${RATQ_FUZZ_DIR}/make_corpus.c)
   target_link_libraries(fuzz_make_corpus PRIVATE ratq_host)
   target_include_directories(fuzz_make_corpus PRIVATE ${RATQ_TEST_DIR} ${RATQ_FUZZ_DIR})

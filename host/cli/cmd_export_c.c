@@ -45,11 +45,16 @@ int cmd_export_c(int argc, char **argv) {
             }
             have_rounding = 1;
         } else {
-            ratq_error("export-c: unknown or incomplete option '%s'", argv[i]);
-            return usage();
+            ratq_error("export-c: unknown or incomplete option '%s' (usage: ratq export-c --model QMODEL -o DIR "
+                       "[--rescale-bits K] [--rounding tflite|single|half_even])", argv[i]);
+            return 2;
         }
     }
-    if (!model || !out) return usage();
+    if (!model || !out) {
+        ratq_error("export-c: --model and -o are required (usage: ratq export-c --model QMODEL -o DIR "
+                   "[--rescale-bits K] [--rounding tflite|single|half_even])");
+        return 2;
+    }
     ratq_qmodel m;
     if (ratq_qmodel_load(&m, model)) return 2;
     int rc = 0;

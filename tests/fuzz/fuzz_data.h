@@ -3,8 +3,8 @@
 #ifndef RATQ_FUZZ_DATA_H
 #define RATQ_FUZZ_DATA_H
 
-#include "data/data.h"
 #include "fuzz_util.h"
+#include "data/data.h"
 
 static inline void fuzz_consume_dataset(const char *path) {
     ratq_dataset *ds = ratq_data_open(path, NULL);

@@ -7,7 +7,9 @@
 #ifndef RATQ_FUZZ_UTIL_H
 #define RATQ_FUZZ_UTIL_H
 
+#ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
+#endif
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 // make_corpus.c — writes the binary seed inputs of tests/fuzz/corpus/ (run once by hand; the output is committed):
-//   make_corpus DIR MODEL_TINY_RATQW
+//   make_corpus DIR          (then python3 tests/fuzz/make_corpus.py DIR)
 // ratqm/  the mini network (fuzz_util.h) quantized at k = 4, and regression: an 8192 x 8192 x 3 input (issue 12 2.4)
-// ratqw/  tests/golden/model_tiny.ratqw, and regressions: resolution 32 -> 8192 (2.4), a BN running_var of -1 and
-//         a stem weight of 3e38 (2.3)
+// ratqw/  the tiny architecture with random parameters, and regressions: resolution 32 -> 8192 (2.4), a BN running_var of -1 and
+//         every stem weight 3e38 (2.3: the stem overflows to -Inf on a dark image; ReLU6 would hide it)
 // ckpt/   a checkpoint of the mini network (k = 4, single, SGD), as fuzz_ckpt.c loads it
 // racc/   a 3-channel accumulator dump
 // shard/  a raw shard (2 images 4 x 4 x 3) and a JPEG shard (2 images)
@@ -33,16 +33,22 @@ static void put(const char *rel, const void *data, size_t n) {
     }
 }
 
+// Small random parameters; BN variances in [0.5, 1.5) (a valid model).
+static void randomize(ratq_effnet *m, uint64_t seed) {
+    uint64_t st = seed;
+    for (size_t i = 0; i < m->n_floats; i++) m->params[i] = (float)(ratq_test_unit(&st) - 0.5) * 0.5f;
+    for (int l = 0; l < m->n_layers; l++)
+        if (m->layers[l].kind == RATQ_LAYER_BN) {
+            const ratq_tensor_info *v = &m->tensors[m->layers[l].var_t];
+            for (size_t j = 0; j < v->count; j++) m->params[v->offset + j] = 0.5f + (float)ratq_test_unit(&st);
+        }
+}
+
 static void mini_qnet(ratq_qnet *q) {
     ratq_effnet m;
     if (fuzz_mini_effnet(&m) != 0) exit(1);
+    randomize(&m, 5);
     uint64_t st = 5;
-    for (size_t i = 0; i < m.n_floats; i++) m.params[i] += (float)(ratq_test_unit(&st) - 0.5) * 0.5f;
-    for (int l = 0; l < m.n_layers; l++) // BN variances stay positive
-        if (m.layers[l].kind == RATQ_LAYER_BN) {
-            const ratq_tensor_info *v = &m.tensors[m.layers[l].var_t];
-            for (size_t j = 0; j < v->count; j++) m.params[v->offset + j] = 0.5f + (float)j * 0.1f;
-        }
     if (ratq_qnet_from_effnet(q, &m) != 0) exit(1);
     ratq_effnet_free(&m);
     uint8_t img[4 * 8 * 8 * 3];
@@ -89,11 +95,16 @@ static void ratqm_seeds(ratq_qnet *q) {
     free(b);
 }
 
-static void ratqw_seeds(const char *tiny) {
+static void ratqw_seeds(void) {
+    ratq_effnet_config cfg;
+    ratq_effnet m;
+    if (ratq_effnet_config_from_name("tiny", 0, 0, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0) exit(1);
+    randomize(&m, 11);
+    if (ratq_effnet_save(&m, out("ratqw/tiny.ratqw")) != 0) exit(1);
+    ratq_effnet_free(&m);
     size_t n;
-    uint8_t *b = (uint8_t *)ratq_read_file(tiny, &n);
+    uint8_t *b = (uint8_t *)ratq_read_file(out("ratqw/tiny.ratqw"), &n);
     if (!b) exit(1);
-    put("ratqw/tiny.ratqw", b, n);
     uint8_t *c = malloc(n);
     memcpy(c, b, n);
     put_u32le(c + 52, 8192); // resolution
@@ -107,10 +118,10 @@ static void ratqw_seeds(const char *tiny) {
             const char *name = (const char *)e;
             const char *want = which == 0 ? "_bn0.running_var" : "_conv_stem.weight";
             if (strcmp(name, want) != 0) continue;
-            uint64_t off = 0;
-            for (int k = 7; k >= 0; k--) off = off << 8 | e[112 + k];
-            const float v = which == 0 ? -1.0f : 3e38f;
-            memcpy(c + off, &v, 4);
+            uint64_t off = 0, cnt = 0;
+            for (int k = 7; k >= 0; k--) off = off << 8 | e[112 + k], cnt = cnt << 8 | e[120 + k];
+            const float v = which == 0 ? -1.0f : 3e38f; // variance: element 0; stem: every weight
+            for (uint64_t j = 0; j < (which == 0 ? 1 : cnt); j++) memcpy(c + off + 4 * j, &v, 4);
             put(which == 0 ? "ratqw/regress_running_var_negative.ratqw" : "ratqw/regress_weight_3e38.ratqw", c, n);
         }
     }
@@ -164,8 +175,8 @@ static void jpeg_seeds(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: make_corpus DIR MODEL_TINY_RATQW\n");
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_corpus DIR\n");
         return 2;
     }
     snprintf(g_dir, sizeof g_dir, "%s", argv[1]);
@@ -184,7 +195,7 @@ int main(int argc, char **argv) {
         exit(1);
     free(s1);
     ratq_qnet_free(&q);
-    ratqw_seeds(argv[2]);
+    ratqw_seeds();
     racc_seed();
     jpeg_seeds();
     printf("corpus written to %s\n", g_dir);
