@@ -10,6 +10,7 @@
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,15 +23,22 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-// "<TMPDIR>/ratq_fuzz_<pid>/<rel>" (parent folders of rel created); the folder is made on first use.
-static inline const char *fuzz_path(const char *rel) {
-    static char dir[1024], path[2048];
+// This process's folder "<TMPDIR>/ratq_fuzz_<pid>", made on first use.
+static inline const char *fuzz_dir(void) {
+    static char dir[1024];
     if (!dir[0]) {
         const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/ratq_fuzz_%ld", t && *t ? t : "/tmp", (long)getpid());
+        snprintf(dir, sizeof dir, "%.900s/ratq_fuzz_%ld", t && *t ? t : "/tmp", (long)getpid());
         mkdir(dir, 0700);
     }
-    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    return dir;
+}
+
+// "<fuzz_dir>/<rel>" (parent folders of rel created; rel is a short literal).
+static inline const char *fuzz_path(const char *rel) {
+    static char path[2048];
+    const char *dir = fuzz_dir();
+    snprintf(path, sizeof path, "%s/%.900s", dir, rel);
     for (char *p = path + strlen(dir) + 1; *p; p++)
         if (*p == '/') {
             *p = 0;
@@ -39,6 +47,28 @@ static inline const char *fuzz_path(const char *rel) {
         }
     return path;
 }
+
+// Remove path and everything under it (used on the harness's own folder only).
+static inline void fuzz_remove_tree(const char *path) {
+    DIR *d = opendir(path);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                size_t n = strlen(path) + strlen(e->d_name) + 2;
+                char *sub = malloc(n);
+                if (!sub) break;
+                snprintf(sub, n, "%s/%s", path, e->d_name);
+                fuzz_remove_tree(sub);
+                free(sub);
+            }
+        closedir(d);
+    }
+    remove(path);
+}
+
+// Remove this process's folder (replay.c calls it at the end).
+static inline void fuzz_cleanup(void) { fuzz_remove_tree(fuzz_dir()); }
 
 // Write size bytes to fuzz_path(rel); returns the path (static buffer), or NULL.
 static inline const char *fuzz_write(const char *rel, const uint8_t *data, size_t size) {

@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
         }
         free(names);
     }
+    fuzz_cleanup();
     printf("replay: %ld inputs ran\n", ran);
     return ran ? 0 : 1;
 }
