@@ -1,18 +1,34 @@
 // io.c — file helpers: one-line errors, whole-file reads, atomic (temp + rename) writes.
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "common/io.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+static _Thread_local char error_context[256];
+
+void ratq_error_context(const char *fmt, ...) {
+    error_context[0] = 0;
+    if (!fmt) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(error_context, sizeof error_context, fmt, ap);
+    va_end(ap);
+}
 
 void ratq_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("ratq: ", stderr);
+    if (error_context[0]) fprintf(stderr, "%s: ", error_context);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -54,11 +70,43 @@ char *ratq_read_file(const char *path, size_t *size) {
     return buf;
 }
 
+static int remove_entry(const char *p, const struct stat *st, int type, struct FTW *ftw) {
+    (void)st, (void)type, (void)ftw;
+    return remove(p);
+}
+
+void ratq_clean_stale_temps(const char *path) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+    if (slash == path) snprintf(dir, sizeof dir, "/");
+    else if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else snprintf(dir, sizeof dir, ".");
+    const size_t blen = strlen(base);
+    DIR *d = blen ? opendir(dir) : NULL;
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (strncmp(n, base, blen) || strncmp(n + blen, ".tmp.", 5)) continue;
+        const char *digits = n + blen + 5;
+        char *end;
+        errno = 0;
+        long pid = strtol(digits, &end, 10);
+        if (!*digits || *end || errno || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; // its writer may still run: keep it
+        char full[8192];
+        snprintf(full, sizeof full, "%s/%s", dir, n);
+        nftw(full, remove_entry, 16, FTW_DEPTH | FTW_PHYS); // a file, or a folder (export-c) with its contents
+    }
+    closedir(d);
+}
+
 int ratq_atomic_open(ratq_atomic_file *af, const char *path) {
     if (strlen(path) >= sizeof af->path) {
         ratq_error("%s: path too long", path);
         return -1;
     }
+    ratq_clean_stale_temps(path);
     strcpy(af->path, path);
     snprintf(af->tmp, sizeof af->tmp, "%s.tmp.%ld", path, (long)getpid());
     af->f = fopen(af->tmp, "wb");

@@ -14,15 +14,11 @@
 #include "hw/synth.h"
 #include "common/io.h"
 #include "math/rescale.h"
+#include "math/splitmix64.h"
 
 // ---- random numbers (splitmix64: deterministic for a seed) ----------------------------------------
 
-static uint64_t rnd64(uint64_t *s) {
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static uint64_t rnd64(uint64_t *s) { return ratq_splitmix64_next(s); }
 // uniform in [lo, hi] (inclusive)
 static int64_t rnd_range(uint64_t *s, int64_t lo, int64_t hi) { return lo + (int64_t)(rnd64(s) % (uint64_t)(hi - lo + 1)); }
 

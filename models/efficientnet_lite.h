@@ -9,7 +9,7 @@
 //   head   conv 1x1 (-> 1280) -> BN -> ReLU6 -> global average pool -> dropout -> linear (+ bias)
 //   BN eps 1e-3, momentum 0.01 (PyTorch convention; TF 0.99). ReLU6 = min(max(x, 0), 6).
 //   Padding is TensorFlow "SAME": out = ceil(in / stride), total pad = max((out-1)*s + k - in, 0), pad_top =
-//   total / 2, the extra row/column at the bottom/right (ratq_same_padding in kernels/cpu/float_ops.h).
+//   total / 2, the extra row/column at the bottom/right (ratq_same_padding in kernels/math/conv_geometry.h).
 //   Drop-connect rate of block b (0-based, of B blocks in total) = drop_connect * b / B (block 0: none).
 //
 // lite0 base table (repeats, kernel, stride, expand, in, out):

@@ -1,6 +1,7 @@
 // weights.c — read/validate/write .ratqw weight files (format in weights.h).
 #include "models/weights.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,13 @@ int ratq_weights_write(const char *path, const char *arch, int num_classes, int 
             free(head);
             return -1;
         }
+        for (uint64_t j = 0; j < t->count; j++)
+            if (!isfinite(t->data[j])) { // nothing non-finite is saved (e.g. a diverged training)
+                ratq_error("%s: tensor '%s': element %llu is %g, not finite; nothing written", path, t->name,
+                           (unsigned long long)j, (double)t->data[j]);
+                free(head);
+                return -1;
+            }
         memcpy(e, t->name, len);
         wr_u32(e + 88, RATQW_DTYPE_F32);
         wr_u32(e + 92, (uint32_t)t->ndim);

@@ -63,7 +63,8 @@ void ratq_weights_free(ratq_weights_file *wf);
 // The tensor named `name`, or NULL.
 const ratq_weights_tensor *ratq_weights_find(const ratq_weights_file *wf, const char *name);
 
-// Write a weight file atomically (temp file + rename, common/io.h). tensors[i].data is read (count floats).
+// Write a weight file atomically (temp file + rename, common/io.h). tensors[i].data is read (count floats); a
+// NaN or Inf anywhere is refused (error naming the tensor, nothing written).
 // Returns 0, or -1 after printing one error line.
 int ratq_weights_write(const char *path, const char *arch, int num_classes, int resolution, int n_tensors,
                        const ratq_weights_tensor *tensors);

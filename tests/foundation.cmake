@@ -1,5 +1,6 @@
 # Foundation: the shared arithmetic, the CPU integer engine, `ratq check-vector`.
 ratq_cpu_test(test_rescale SOURCES ${RATQ_TEST_DIR}/cpu/test_rescale.c)
+ratq_cpu_test(test_quant_grid SOURCES ${RATQ_TEST_DIR}/cpu/test_quant_grid.c)
 ratq_cpu_test(test_int_ops SOURCES ${RATQ_TEST_DIR}/cpu/test_int_ops.c)
 
 set(RATQ_VECTORS ${RATQ_SHARED_DATA}/cmsis_nn_vectors)

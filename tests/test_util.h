@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "math/splitmix64.h"
+
 static long ratq_test_failures = 0, ratq_test_checks = 0;
 
 // Print at most 20 failures in detail; count all of them.
@@ -66,12 +68,7 @@ static inline void ratq_test_need(const char *path) {
     exit(RATQ_TEST_SKIP);
 }
 
-static inline uint64_t ratq_test_rng(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+static inline uint64_t ratq_test_rng(uint64_t *state) { return ratq_splitmix64_next(state); }
 // Uniform integer in [lo, hi].
 static inline int64_t ratq_test_range(uint64_t *st, int64_t lo, int64_t hi) {
     return lo + (int64_t)(ratq_test_rng(st) % (uint64_t)(hi - lo + 1));

@@ -17,13 +17,8 @@
 
 #include "qmodel/cmsis_vector.h"
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/io.h"
-
-static int usage(void) {
-    fprintf(stderr, "usage: ratq check-vector PATH... [--rounding tflite|single|half_even] [--rescale-bits K]\n"
-                    "  PATH is a cmsis_nn_vector/v1 JSON file or a directory of them (*.json, sorted)\n");
-    return 2;
-}
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -63,52 +58,41 @@ static int collect(const char *path, char ***list, int *n) {
     return 0;
 }
 
-static int parse_rounding(const char *s, ratq_rounding *r) {
-    if (!strcmp(s, "tflite")) *r = RATQ_ROUND_TFLITE;
-    else if (!strcmp(s, "single")) *r = RATQ_ROUND_SINGLE;
-    else if (!strcmp(s, "half_even")) *r = RATQ_ROUND_HALF_EVEN;
-    else return -1;
-    return 0;
-}
-
 static const char *rounding_name(ratq_rounding r) {
     return r == RATQ_ROUND_TFLITE ? "tflite" : r == RATQ_ROUND_SINGLE ? "single" : "half_even";
 }
 
 int cmd_check_vector(int argc, char **argv) {
-    ratq_rounding rounding = RATQ_ROUND_TFLITE;
-    int bits = 0, n_paths = 0;
+    int rounding = RATQ_ROUND_TFLITE, bits = 0, n_args = 0, n_paths = 0, rc = 0;
     char **paths = NULL;
-    int rc = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(argv[i], "--rounding") && i + 1 < argc) {
-            if (parse_rounding(argv[++i], &rounding)) {
-                ratq_error("--rounding: unknown mode '%s' (tflite, single or half_even)", argv[i]);
-                return 2;
-            }
-        } else if (!strcmp(argv[i], "--rescale-bits") && i + 1 < argc) {
-            char *end;
-            long k = strtol(argv[++i], &end, 10);
-            if (*end || k < RATQ_K_MIN || k > RATQ_K_MAX) {
-                ratq_error("--rescale-bits: '%s' is not an integer in 1..31", argv[i]);
-                return 2;
-            }
-            bits = (int)k;
-        } else if (argv[i][0] == '-') {
-            ratq_error("check-vector: unknown option '%s'", argv[i]);
-            return usage();
-        } else if (collect(argv[i], &paths, &n_paths)) {
-            rc = 2;
-            goto done;
-        }
+    const char **args = calloc((size_t)argc, sizeof *args);
+    if (!args) {
+        ratq_error("check-vector: out of memory");
+        return 2;
     }
-    if (!n_paths) {
-        rc = usage();
-        goto done;
+    static const char *const roundings[] = {"tflite", "single", "half_even", NULL};
+    static const int rounding_values[] = {RATQ_ROUND_TFLITE, RATQ_ROUND_SINGLE, RATQ_ROUND_HALF_EVEN};
+    ratq_opt opts[] = {
+        {RATQ_OPT("--rounding", RATQ_OPT_ENUM, &rounding, NULL,
+                  "tflite (default): PASS when the output equals expected_output; single: PASS when\n(output == "
+                  "expected_output) agrees with verification.single_rounding_matches"),
+         .names = roundings, .values = rounding_values},
+        {RATQ_OPT("--rescale-bits", RATQ_OPT_INT, &bits, "K",
+                  "cut each multiplier to K bits and report how many outputs change"), .lo = RATQ_K_MIN,
+         .hi = RATQ_K_MAX},
+    };
+    ratq_cli cli = {RATQ_CLI("check-vector", "check-vector PATH... [--rounding tflite|single|half_even] [--rescale-bits K]",
+                             "  PATH is a cmsis_nn_vector/v1 JSON file or a directory of them (*.json, sorted)", opts),
+                    .pos = args, .n_pos = &n_args, .max_pos = argc, .min_pos = 1, .pos_meta = "PATH"};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) {
+        free(args);
+        return ratq_cli_exit(pr);
     }
+    for (int i = 0; i < n_args && rc == 0; i++)
+        if (collect(args[i], &paths, &n_paths)) rc = 2;
+    free(args);
+    if (rc) goto done;
     if (!bits && rounding == RATQ_ROUND_HALF_EVEN) {
         ratq_error("--rounding half_even: the vectors record no reference for it; use it with --rescale-bits");
         rc = 2;
@@ -130,7 +114,7 @@ int cmd_check_vector(int argc, char **argv) {
             if (bits) ratq_rescale_from_real(ratq_rescale_to_real(rs[c]), bits, &rs[c]); // M < 2^31: cannot fail
         }
         int8_t *out = malloc((size_t)v.n_output);
-        ratq_vector_run(&v, rs, rounding, out);
+        ratq_vector_run(&v, rs, (ratq_rounding)rounding, out);
         int64_t diff = 0, first = -1;
         int max_change = 0;
         for (int64_t i = 0; i < v.n_output; i++) {
@@ -142,7 +126,7 @@ int cmd_check_vector(int argc, char **argv) {
         }
         if (bits) {
             printf("%-26s k=%-2d %-9s %6lld of %6lld outputs changed, max |change| %d\n", v.name, bits,
-                   rounding_name(rounding), (long long)diff, (long long)v.n_output, max_change);
+                   rounding_name((ratq_rounding)rounding), (long long)diff, (long long)v.n_output, max_change);
             total_outputs += v.n_output;
             total_changed += diff;
             if (max_change > max_change_all) max_change_all = max_change;
@@ -163,7 +147,7 @@ int cmd_check_vector(int argc, char **argv) {
                                  v.name, (long long)diff, (long long)v.n_output, (long long)first, out[first],
                                  v.expected[first]);
                 else printf("FAIL %s: all %lld outputs equal the double-rounding reference, but the vector records "
-                            "that %s rounding differs\n", v.name, (long long)v.n_output, rounding_name(rounding));
+                            "that %s rounding differs\n", v.name, (long long)v.n_output, rounding_name((ratq_rounding)rounding));
             }
         }
         free(out);
@@ -172,7 +156,7 @@ int cmd_check_vector(int argc, char **argv) {
         if (rc) goto done;
     }
     if (bits)
-        printf("k=%d %s: %lld of %lld outputs changed (%.2f%%), max |change| %d\n", bits, rounding_name(rounding),
+        printf("k=%d %s: %lld of %lld outputs changed (%.2f%%), max |change| %d\n", bits, rounding_name((ratq_rounding)rounding),
                (long long)total_changed, (long long)total_outputs,
                total_outputs ? 100.0 * (double)total_changed / (double)total_outputs : 0.0, max_change_all);
     else {

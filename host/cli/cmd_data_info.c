@@ -7,71 +7,51 @@
 
 #include "cli/commands.h"
 #include "data/data.h"
+#include "cli/options.h"
 #include "common/io.h"
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ratq data-info PATH [--classes SYNSETS] [--verify] [--transform eval|train|none|auto] [--size N]\n"
-            "                           [--resize N] [--channels 0|1|3] [--batch N] [--workers N] [--seed S]\n"
-            "  PATH: a shard (.rqshard), a folder of shards or .npz files, an .npz, a JPEG tree <root>/<class>/*.jpg,\n"
-            "        or an IDX prefix such as /usr/share/datasets/fashion-mnist/t10k\n"
-            "  --transform auto: none when the stored size is already SIZE x SIZE, else eval\n"
-            "  --verify  run one epoch of the loader (decode + transform every image) and report images/s\n");
-}
-
 int cmd_data_info(int argc, char **argv) {
-    const char *path = NULL, *classes = NULL, *tfname = "eval";
-    int verify = 0, size = 224, resize = 0, channels = 0, batch = 64, workers = 2;
-    unsigned long long seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--verify")) {
-            verify = 1;
-        } else if (!strcmp(a, "--classes") && more) {
-            classes = argv[++i];
-        } else if (!strcmp(a, "--transform") && more) {
-            tfname = argv[++i];
-        } else if (!strcmp(a, "--size") && more) {
-            size = atoi(argv[++i]);
-        } else if (!strcmp(a, "--resize") && more) {
-            resize = atoi(argv[++i]);
-        } else if (!strcmp(a, "--channels") && more) {
-            channels = atoi(argv[++i]);
-        } else if (!strcmp(a, "--batch") && more) {
-            batch = atoi(argv[++i]);
-        } else if (!strcmp(a, "--workers") && more) {
-            workers = atoi(argv[++i]);
-        } else if (!strcmp(a, "--seed") && more) {
-            seed = strtoull(argv[++i], NULL, 10);
-        } else if (a[0] != '-' && !path) {
-            path = a;
-        } else {
-            ratq_error("data-info: option '%s' unknown or missing its value", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    const char *path = NULL, *classes = NULL;
+    int verify = 0, size = 224, resize = 0, channels = 0, batch = 64, workers = 2, n_pos = 0, tfk = 0;
+    uint64_t seed = 0;
+    static const char *const transforms[] = {"eval", "train", "none", "auto", NULL};
+    static const char *const channel_names[] = {"0", "1", "3", NULL};
+    static const int channel_values[] = {0, 1, 3};
+    ratq_opt opts[] = {
+        {RATQ_OPT("--classes", RATQ_OPT_STRING, &classes, "SYNSETS", "JPEG trees: the label of each class folder")},
+        {RATQ_OPT("--verify", RATQ_OPT_FLAG, &verify, NULL,
+                  "run one epoch of the loader (decode + transform every image) and report images/s")},
+        {RATQ_OPT("--transform", RATQ_OPT_ENUM, &tfk, NULL,
+                  "eval (default); auto: none when the stored size is already SIZE x SIZE, else eval"),
+         .names = transforms},
+        {RATQ_OPT("--size", RATQ_OPT_INT, &size, "N", "output size of the transform (default 224)"), .lo = 1,
+         .hi = 1 << 16},
+        {RATQ_OPT("--resize", RATQ_OPT_INT, &resize, "N", "resize before the crop (default: the transform's)"),
+         .lo = 0, .hi = 1 << 16},
+        {RATQ_OPT("--channels", RATQ_OPT_ENUM, &channels, NULL, "output channels (default 0: as stored)"),
+         .names = channel_names, .values = channel_values},
+        {RATQ_OPT("--batch", RATQ_OPT_INT, &batch, "N", "--verify: images per batch (default 64)"), .lo = 1, .hi = 4096},
+        {RATQ_OPT("--workers", RATQ_OPT_INT, &workers, "N", "--verify: decoding threads (default 2)"), .lo = 0,
+         .hi = 256},
+        {RATQ_OPT("--seed", RATQ_OPT_U64, &seed, "S", "--verify with --transform train: augmentation seed (default 0)")},
+    };
+    ratq_cli cli = {RATQ_CLI("data-info", "data-info PATH [options]",
+                             "  PATH: a shard (.rqshard), a folder of shards or .npz files, an .npz, a JPEG tree "
+                             "<root>/<class>/*.jpg,\n        or an IDX prefix such as "
+                             "/usr/share/datasets/fashion-mnist/t10k", opts),
+                    .pos = &path, .n_pos = &n_pos, .max_pos = 1, .min_pos = 1, .pos_meta = "PATH"};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
+    const char *tfname = transforms[tfk];
     ratq_transform tf;
     if (!strcmp(tfname, "eval")) tf = ratq_transform_eval(size);
     else if (!strcmp(tfname, "train")) tf = ratq_transform_train(size);
     else if (!strcmp(tfname, "none")) tf = ratq_transform_none(size);
-    else if (!strcmp(tfname, "auto")) tf = ratq_transform_eval(size); // replaced below once the data is open
-    else {
-        ratq_error("data-info: --transform: '%s' (eval, train, none or auto)", tfname);
-        return 2;
-    }
+    else tf = ratq_transform_eval(size); // auto: replaced below once the data is open
     tf.resize_to = resize;
     tf.out_channels = channels;
-    ratq_data_options opts = {classes};
-    ratq_dataset *ds = ratq_data_open(path, &opts);
+    ratq_data_options dopts = {classes};
+    ratq_dataset *ds = ratq_data_open(path, &dopts);
     if (!ds) return 2;
     ratq_data_info in = ratq_data_get_info(ds);
     if (!strcmp(tfname, "auto")) {

@@ -22,35 +22,8 @@
 #include "data/data.h"
 #include "models/efficientnet_lite.h"
 #include "common/io.h"
+#include "cli/options.h"
 #include "quant/calib_eval.h"
-
-static int usage(void) {
-    fprintf(stderr,
-            "usage: ratq eval --model FILE --data PATH [--limit N] [--batch B] [--json] [--threads T] [--workers W]\n"
-            "                 [--transform auto|none|eval] [--classes SYNSETS]\n"
-            "  --model      weight file (.ratqw; python3 scripts/get_weights.py --model efficientnet-lite0 -o FILE),\n"
-            "               or an integer model (.ratqm: evaluated with the CPU integer engine)\n"
-            "  --data       shard file or folder, .npz file or folder, JPEG folder tree <root>/<class>/*.jpg\n"
-            "  --limit      evaluate the first N images only (default all)\n"
-            "  --batch      images per forward (default 32)\n"
-            "  --json       print one JSON object {top1, top5, images, images_per_s, ...}\n"
-            "  --threads    OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
-            "  --workers    decoding threads (default 2)\n"
-            "  --transform  auto (default), none (images must be stored at the model resolution), eval (resize+crop)\n"
-            "  --classes    JPEG trees: synsets.txt giving each class folder's label (default: sorted folders)\n");
-    return 2;
-}
-
-static int parse_int(const char *s, const char *opt, long lo, long hi, long *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) {
-        ratq_error("eval: %s: '%s' is not an integer in [%ld, %ld]", opt, s, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
 
 static void progress(int64_t done, int64_t total, double rate) {
     const int width = 30;
@@ -71,10 +44,10 @@ static int is_integer_model(const char *path) {
     return got == 5 && !memcmp(magic, "RATQM", 5);
 }
 
-static int eval_integer(const char *model_path, const char *data_path, long limit, long batch, int json) {
+static int eval_integer(const char *model_path, const char *data_path, int64_t limit, int batch, int json) {
     ratq_quant_eval_result r;
     double t0 = ratq_now();
-    if (ratq_qmodel_eval(model_path, data_path, limit, (int)batch, isatty(fileno(stderr)) && !json, &r)) return 2;
+    if (ratq_qmodel_eval(model_path, data_path, limit, batch, isatty(fileno(stderr)) && !json, &r)) return 2;
     double dt = ratq_now() - t0, rate = r.n / (dt > 0 ? dt : 1e-9);
     double t1 = r.n ? (double)r.top1 / r.n : 0, t5 = r.n ? (double)r.top5 / r.n : 0;
     if (json)
@@ -82,49 +55,39 @@ static int eval_integer(const char *model_path, const char *data_path, long limi
                "\"images_per_s\":%.6g}\n", model_path, data_path, (long long)r.n, t1, t5, rate);
     else
         printf("model   %s (integer, CPU integer engine)\ndata    %s\nimages  %lld\ntop-1   %.4f (%lld)\n"
-               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %ld)\n", model_path, data_path, (long long)r.n, t1,
+               "top-5   %.4f (%lld)\nspeed   %.1f images/s (batch %d)\n", model_path, data_path, (long long)r.n, t1,
                (long long)r.top1, t5, (long long)r.top5, rate, batch);
     return 0;
 }
 
 int cmd_eval(int argc, char **argv) {
-    const char *model_path = NULL, *data_path = NULL, *transform = "auto", *classes = NULL;
-    long limit = -1, batch = 32, threads = 0, workers = 2;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--model") && has) {
-            model_path = argv[++i];
-        } else if (!strcmp(a, "--data") && has) {
-            data_path = argv[++i];
-        } else if (!strcmp(a, "--transform") && has) {
-            transform = argv[++i];
-        } else if (!strcmp(a, "--classes") && has) {
-            classes = argv[++i];
-        } else if (!strcmp(a, "--limit") && has) {
-            if (parse_int(argv[++i], a, 1, 1L << 40, &limit)) return 2;
-        } else if (!strcmp(a, "--batch") && has) {
-            if (parse_int(argv[++i], a, 1, 4096, &batch)) return 2;
-        } else if (!strcmp(a, "--threads") && has) {
-            if (parse_int(argv[++i], a, 1, 1024, &threads)) return 2;
-        } else if (!strcmp(a, "--workers") && has) {
-            if (parse_int(argv[++i], a, 0, 256, &workers)) return 2;
-        } else {
-            ratq_error("eval: unknown or incomplete option '%s'", a);
-            return usage();
-        }
-    }
-    if (!model_path || !data_path) return usage();
-    if (strcmp(transform, "auto") && strcmp(transform, "none") && strcmp(transform, "eval")) {
-        ratq_error("eval: --transform: '%s' is not auto, none or eval", transform);
-        return 2;
-    }
+    const char *model_path = NULL, *data_path = NULL, *classes = NULL;
+    int64_t limit = -1;
+    int batch = 32, threads = 0, workers = 2, json = 0, tf = 0;
+    static const char *const transforms[] = {"auto", "none", "eval", NULL};
+    ratq_opt opts[] = {
+        {RATQ_OPT("--model", RATQ_OPT_STRING, &model_path, "FILE",
+                  "weight file (.ratqw; python3 scripts/get_weights.py --model efficientnet-lite0 -o FILE),\nor an "
+                  "integer model (.ratqm: evaluated with the CPU integer engine)"), .required = 1},
+        {RATQ_OPT("--data", RATQ_OPT_STRING, &data_path, "PATH",
+                  "shard file or folder, .npz file or folder, JPEG folder tree <root>/<class>/*.jpg"), .required = 1},
+        {RATQ_OPT("--limit", RATQ_OPT_I64, &limit, "N", "evaluate the first N images only (default all)"), .lo = 1,
+         .hi = 1LL << 40},
+        {RATQ_OPT("--batch", RATQ_OPT_INT, &batch, "B", "images per forward (default 32)"), .lo = 1, .hi = 4096},
+        {RATQ_OPT("--json", RATQ_OPT_FLAG, &json, NULL, "print one JSON object {top1, top5, images, images_per_s, ...}")},
+        {RATQ_OPT("--threads", RATQ_OPT_INT, &threads, "T", "OpenMP threads (default: OMP_NUM_THREADS or all cores)"),
+         .lo = 1, .hi = 1024},
+        {RATQ_OPT("--workers", RATQ_OPT_INT, &workers, "W", "decoding threads (default 2)"), .lo = 0, .hi = 256},
+        {RATQ_OPT("--transform", RATQ_OPT_ENUM, &tf, NULL,
+                  "auto (default), none (images must be stored at the model resolution), eval (resize+crop)"),
+         .names = transforms},
+        {RATQ_OPT("--classes", RATQ_OPT_STRING, &classes, "SYNSETS",
+                  "JPEG trees: synsets.txt giving each class folder's label (default: sorted folders)")},
+    };
+    ratq_cli cli = {RATQ_CLI("eval", "eval --model FILE --data PATH [options]", NULL, opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
+    const char *transform = transforms[tf];
 #ifdef _OPENMP
     if (threads > 0) omp_set_num_threads((int)threads);
 #endif
@@ -149,8 +112,8 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     ratq_loader_config lc = ratq_loader_config_default();
-    lc.batch_size = (int)batch;
-    lc.num_workers = (int)workers;
+    lc.batch_size = batch;
+    lc.num_workers = workers;
     int stored_at_res = info.height == R && info.width == R;
     if (!strcmp(transform, "none") || (!strcmp(transform, "auto") && stored_at_res))
         lc.tf = ratq_transform_none(R);
@@ -231,7 +194,7 @@ int cmd_eval(int argc, char **argv) {
         printf("images  %lld\n", (long long)seen);
         printf("top-1   %.4f (%lld)\n", t1, (long long)top1);
         printf("top-5   %.4f (%lld)\n", t5, (long long)top5);
-        printf("speed   %.1f images/s (batch %ld)\n", rate, batch);
+        printf("speed   %.1f images/s (batch %d)\n", rate, batch);
     }
     rc = 0;
 done:

@@ -9,56 +9,32 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/io.h"
 #include "qmodel/qmodel.h"
 
-static int usage(void) {
-    fprintf(stderr, "usage: ratq export-c --model QMODEL -o DIR [--rescale-bits K] [--rounding tflite|single|half_even]\n"
-                    "  writes DIR (must not exist): model data, the integer engine, main.c, Makefile\n");
-    return 2;
-}
-
 int cmd_export_c(int argc, char **argv) {
     const char *model = NULL, *out = NULL;
-    int k = 0, have_rounding = 0;
-    ratq_rounding rounding = RATQ_ROUND_SINGLE;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            model = argv[++i];
-        } else if ((!strcmp(argv[i], "-o") || !strcmp(argv[i], "--out")) && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--rescale-bits") && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < RATQ_K_MIN || v > RATQ_K_MAX) {
-                ratq_error("--rescale-bits: '%s' is not an integer in 1..31", argv[i]);
-                return 2;
-            }
-            k = (int)v;
-        } else if (!strcmp(argv[i], "--rounding") && i + 1 < argc) {
-            if (ratq_qmodel_rounding_from_name(argv[++i], &rounding)) {
-                ratq_error("--rounding: unknown mode '%s' (tflite, single or half_even)", argv[i]);
-                return 2;
-            }
-            have_rounding = 1;
-        } else {
-            ratq_error("export-c: unknown or incomplete option '%s' (usage: ratq export-c --model QMODEL -o DIR "
-                       "[--rescale-bits K] [--rounding tflite|single|half_even])", argv[i]);
-            return 2;
-        }
-    }
-    if (!model || !out) {
-        ratq_error("export-c: --model and -o are required (usage: ratq export-c --model QMODEL -o DIR "
-                   "[--rescale-bits K] [--rounding tflite|single|half_even])");
-        return 2;
-    }
+    int k = 0, rounding = RATQ_ROUND_SINGLE;
+    ratq_opt opts[] = {
+        {RATQ_OPT("--model", RATQ_OPT_STRING, &model, "QMODEL", "the integer model (.ratqm)"), .required = 1},
+        {RATQ_OPT("-o", RATQ_OPT_STRING, &out, "DIR",
+                  "output folder (must not exist): model data, the integer engine, main.c, Makefile"),
+         .alias = "--out", .required = 1},
+        {RATQ_OPT("--rescale-bits", RATQ_OPT_INT, &k, "K", "re-derive every rescaler at K bits first"),
+         .lo = RATQ_K_MIN, .hi = RATQ_K_MAX},
+        {RATQ_OPT("--rounding", RATQ_OPT_ENUM, &rounding, NULL, "rounding of the exported rescalers (default: the model's)"),
+         .names = RATQ_CLI_ROUNDING_NAMES, .values = RATQ_CLI_ROUNDING_VALUES},
+    };
+    ratq_cli cli = {RATQ_CLI("export-c", "export-c --model QMODEL -o DIR [--rescale-bits K] [--rounding MODE]", NULL,
+                             opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
+    const int have_rounding = ratq_cli_find(&cli, "--rounding")->seen;
     ratq_qmodel m;
     if (ratq_qmodel_load(&m, model)) return 2;
     int rc = 0;
-    if ((k || have_rounding) && ratq_qmodel_with_bits(&m, k ? k : m.k, have_rounding ? rounding : m.rounding)) rc = 2;
+    if ((k || have_rounding) && ratq_qmodel_with_bits(&m, k ? k : m.k, have_rounding ? (ratq_rounding)rounding : m.rounding)) rc = 2;
     if (!rc && ratq_export_c(&m, out)) rc = 2;
     if (!rc)
         printf("%s: %d ops, k = %d, rounding %s -> %s (make -C %s && %s/classify IMAGE)\n", model, m.n_ops, m.k,

@@ -25,47 +25,25 @@
 #include "hw/rtl.h"
 #include "hw/synth.h"
 #include "hw/verify.h"
+#include "cli/options.h"
 #include "common/io.h"
 
 #define MAX_LIST 64
 #define RATQ_HW_XSTR(x) #x
 #define RATQ_HW_STR(x) RATQ_HW_XSTR(x)
 
-// "4,8,16" -> values; each in [lo, hi]. Returns the count, or -1 with an error.
-static int parse_list(const char *opt, const char *s, int lo, int hi, int *out) {
-    int n = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < lo || v > hi || n == MAX_LIST || (*end && *end != ',')) {
-            ratq_error("hw: %s: '%s' is not a list of integers in %d..%d", opt, s, lo, hi);
-            return -1;
-        }
-        out[n++] = (int)v;
-        s = *end ? end + 1 : end;
-    }
-    if (n == 0) ratq_error("hw: %s: empty list", opt);
-    return n ? n : -1;
-}
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ratq hw [--macs 4,8,16] [--bits 32,16,8,6,5,4,3,2,1] --liberty FILE [--json|--markdown] [-o DIR] [-j JOBS]\n"
-            "               [--delay-target PS] [--area-flow] [--load FF]\n"
-            "       ratq hw --generic [--macs LIST] [--bits LIST] [--json|--markdown] [-o DIR] [-j JOBS]\n"
-            "       ratq hw verify [--bits LIST] [--macs LIST] [--random N] [--jobs N] [--seed S] [--cmsis DIR]\n"
-            "               [--acc FILE]... [--max-acc N] [--workdir DIR] [--design FILE]\n"
-            "       ratq hw emit --macs N --bits K [-o DIR]\n\n"
-            "Synthesizes the N-MAC int8 dot-product unit with a k-bit rescaler (macs 0 = the rescaler alone) with\n"
-            "Yosys + ABC on a Liberty library and times it with OpenSTA; prints area (um^2), critical-path delay (ps),\n"
-            "ADP and the reductions versus the conventional 32-bit rescaler (k = 32, always synthesized). Results are\n"
-            "cached in -o DIR (default $RATQ_HW_CACHE or ~/.cache/ratq/hw). `verify` simulates the RTL with Icarus\n"
-            "Verilog and compares every output with ratq_requantize (single rounding). Flow details: hw/synth.h.\n"
-            "--generic (instead of --liberty, for machines without a Liberty library; needs only yosys): maps to\n"
-            "NAND2/NOR2/NOT gates and reports PROXIES, not um^2/ps: estimated CMOS transistors (area proxy) and the\n"
-            "longest register-to-register path in gate levels (delay proxy), with the same reductions versus k = 32.\n"
-            "What the proxy does not model: hw/generic.h.\n");
-}
+// The closing notes of `ratq hw --help`.
+static const char HW_NOTES[] =
+    "Synthesizes the N-MAC int8 dot-product unit with a k-bit rescaler (macs 0 = the rescaler alone) with\n"
+    "Yosys + ABC on a Liberty library and times it with OpenSTA; prints area (um^2), critical-path delay (ps),\n"
+    "ADP and the reductions versus the conventional 32-bit rescaler (k = 32, always synthesized). Results are\n"
+    "cached in -o DIR (default $RATQ_HW_CACHE or ~/.cache/ratq/hw). `verify` simulates the RTL with Icarus\n"
+    "Verilog and compares every output with ratq_requantize (single rounding). Flow details: hw/synth.h.\n"
+    "--generic (instead of --liberty, for machines without a Liberty library; needs only yosys): maps to\n"
+    "NAND2/NOR2/NOT gates and reports PROXIES, not um^2/ps: estimated CMOS transistors (area proxy) and the\n"
+    "longest register-to-register path in gate levels (delay proxy), with the same reductions versus k = 32.\n"
+    "What the proxy does not model: hw/generic.h.\n"
+    "Subcommands: 'ratq hw verify --help', 'ratq hw emit --help'.";
 
 // ---- ratq hw (synthesis table) ----------------------------------------------------------------
 
@@ -164,30 +142,35 @@ static int cmd_hw_synth(int argc, char **argv) {
     const char *lib_only = NULL; // a Liberty-flow option given (refused with --generic)
     const char *liberty = NULL, *out = NULL;
     double delay_target = 1.0, load = 2.0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--macs") && more) {
-            if ((nmacs = parse_list(a, argv[++i], 0, RATQ_HW_MACS_MAX, macs)) < 0) return 2;
-        } else if (!strcmp(a, "--bits") && more) {
-            if ((nbits = parse_list(a, argv[++i], 1, RATQ_HW_BITS_MAX, bits)) < 0) return 2;
-        } else if (!strcmp(a, "--liberty") && more) liberty = argv[++i];
-        else if (!strcmp(a, "--generic")) generic = 1;
-        else if ((!strcmp(a, "-o") || !strcmp(a, "--out")) && more) out = argv[++i];
-        else if (!strcmp(a, "-j") && more) jobs = atoi(argv[++i]);
-        else if (!strcmp(a, "--json")) json = 1;
-        else if (!strcmp(a, "--markdown")) markdown = 1;
-        else if (!strcmp(a, "--area-flow")) area_flow = 1, lib_only = a;
-        else if (!strcmp(a, "--delay-target") && more) delay_target = atof(argv[++i]), lib_only = a;
-        else if (!strcmp(a, "--load") && more) load = atof(argv[++i]), lib_only = a;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            ratq_error("hw: unknown or incomplete option '%s' (see 'ratq hw --help')", a);
-            return 2;
-        }
-    }
+    ratq_opt opts[] = {
+        {RATQ_OPT("--macs", RATQ_OPT_INT_LIST, macs, "LIST", "int8 MACs per dot-product unit, 0 = the rescaler alone "
+                  "(default 4,8,16)"), .lo = 0, .hi = RATQ_HW_MACS_MAX, .count = &nmacs, .max_count = MAX_LIST},
+        {RATQ_OPT("--bits", RATQ_OPT_INT_LIST, bits, "LIST", "rescaler widths k (default 32,16,8,6,5,4,3,2,1; 32 is "
+                  "always added)"), .lo = 1, .hi = RATQ_HW_BITS_MAX, .count = &nbits, .max_count = MAX_LIST},
+        {RATQ_OPT("--liberty", RATQ_OPT_STRING, &liberty, "FILE", "Liberty library: area in um^2, delay in ps")},
+        {RATQ_OPT("--generic", RATQ_OPT_FLAG, &generic, NULL, "the library-free proxy (hw/generic.h) instead of --liberty")},
+        {RATQ_OPT("-o", RATQ_OPT_STRING, &out, "DIR", "result cache (default $RATQ_HW_CACHE or ~/.cache/ratq/hw)"),
+         .alias = "--out"},
+        {RATQ_OPT("-j", RATQ_OPT_INT, &jobs, "JOBS", "parallel synthesis runs (default: cores, at most 4)"), .lo = 0,
+         .hi = 1024},
+        {RATQ_OPT("--json", RATQ_OPT_FLAG, &json, NULL, "the table as JSON")},
+        {RATQ_OPT("--markdown", RATQ_OPT_FLAG, &markdown, NULL, "the table as Markdown")},
+        {RATQ_OPT("--delay-target", RATQ_OPT_DOUBLE, &delay_target, "PS", "ABC delay target in ps (default 1; Liberty "
+                  "flow)"), .dlo = 0, .dhi = INFINITY, .open = RATQ_OPT_OPEN_LO},
+        {RATQ_OPT("--area-flow", RATQ_OPT_FLAG, &area_flow, NULL, "map for area (map -a), no delay target (Liberty flow)")},
+        {RATQ_OPT("--load", RATQ_OPT_DOUBLE, &load, "FF", "output load in fF (default 2; Liberty flow)"), .dlo = 0,
+         .dhi = INFINITY},
+    };
+    ratq_cli cli = {RATQ_CLI("hw", "hw [--macs 4,8,16] [--bits 32,16,8,6,5,4,3,2,1] --liberty FILE [--json|--markdown] "
+                             "[-o DIR] [-j JOBS]\n               [--delay-target PS] [--area-flow] [--load FF]\n"
+                             "       ratq hw --generic [--macs LIST] [--bits LIST] [--json|--markdown] [-o DIR] "
+                             "[-j JOBS]\n       ratq hw verify [options]   (ratq hw verify --help)\n"
+                             "       ratq hw emit --macs N --bits K [-o DIR]", HW_NOTES, opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
+    const char *const lib_opts[] = {"--area-flow", "--delay-target", "--load"};
+    for (int i = 0; i < 3 && !lib_only; i++)
+        if (ratq_cli_find(&cli, lib_opts[i])->seen) lib_only = lib_opts[i];
     if (generic && liberty) {
         ratq_error("hw: --generic and --liberty are mutually exclusive (--generic: library-free proxy; --liberty FILE: "
                    "um^2 and ps)");
@@ -199,10 +182,6 @@ static int cmd_hw_synth(int argc, char **argv) {
     }
     if (!liberty && !generic) {
         ratq_error("hw: --liberty FILE (or --generic, the library-free proxy) is required (e.g. ../shared/pdk/nangate15/NanGate_15nm_OCL_typical_conditional_nldm.lib)");
-        return 2;
-    }
-    if (!(delay_target > 0) || !(load >= 0)) {
-        ratq_error("hw: --delay-target must be > 0 ps and --load >= 0 fF");
         return 2;
     }
     int has32 = 0;
@@ -235,6 +214,13 @@ static int cmd_hw_synth(int argc, char **argv) {
     int running = 0, failed = 0, done = 0, todo = 0;
     pid_t *pids = calloc((size_t)n, sizeof *pids);
     int *was_cached = calloc((size_t)n, sizeof *was_cached);
+    if (!res || !pids || !was_cached) {
+        free(res);
+        free(pids);
+        free(was_cached);
+        ratq_error("hw: out of memory for %d designs", n);
+        return 1;
+    }
     for (int i = 0; i < n; i++) {
         ratq_hw_design d = {macs[i / nbits], bits[i % nbits]};
         if (ratq_hw_design_check(d)) return 2;
@@ -383,32 +369,35 @@ static int cmd_hw_synth(int argc, char **argv) {
 static int cmd_hw_verify(int argc, char **argv) {
     int bits[MAX_LIST] = {1, 2, 4, 8, 16, 31, 32}, macs[MAX_LIST] = {4};
     int nbits = 7, nmacs = 1, nrandom = 20000, njobs = 300, nacc = 0;
-    long max_acc = 100000;
+    int max_acc = 100000;
     uint64_t seed = 1;
     const char *cmsis = NULL, *acc_files[MAX_LIST], *workdir = NULL, *design = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int more = i + 1 < argc;
-        if (!strcmp(a, "--bits") && more) {
-            if ((nbits = parse_list(a, argv[++i], 1, RATQ_HW_BITS_MAX, bits)) < 0) return 2;
-        } else if (!strcmp(a, "--macs") && more) {
-            if ((nmacs = parse_list(a, argv[++i], 0, RATQ_HW_MACS_MAX, macs)) < 0) return 2;
-        } else if (!strcmp(a, "--random") && more) nrandom = atoi(argv[++i]);
-        else if (!strcmp(a, "--jobs") && more) njobs = atoi(argv[++i]);
-        else if (!strcmp(a, "--seed") && more) seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--cmsis") && more) cmsis = argv[++i];
-        else if (!strcmp(a, "--acc") && more && nacc < MAX_LIST) acc_files[nacc++] = argv[++i];
-        else if (!strcmp(a, "--max-acc") && more) max_acc = atol(argv[++i]);
-        else if (!strcmp(a, "--workdir") && more) workdir = argv[++i];
-        else if (!strcmp(a, "--design") && more) design = argv[++i];
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else {
-            ratq_error("hw verify: unknown or incomplete option '%s' (see 'ratq hw --help')", a);
-            return 2;
-        }
-    }
+    ratq_opt opts[] = {
+        {RATQ_OPT("--bits", RATQ_OPT_INT_LIST, bits, "LIST", "rescaler widths k (default 1,2,4,8,16,31,32)"), .lo = 1,
+         .hi = RATQ_HW_BITS_MAX, .count = &nbits, .max_count = MAX_LIST},
+        {RATQ_OPT("--macs", RATQ_OPT_INT_LIST, macs, "LIST", "dot-product units to simulate (default 4; 0 = the "
+                  "rescaler alone)"), .lo = 0, .hi = RATQ_HW_MACS_MAX, .count = &nmacs, .max_count = MAX_LIST},
+        {RATQ_OPT("--random", RATQ_OPT_INT, &nrandom, "N", "random accumulators per k (default 20000)"), .lo = 0,
+         .hi = 100000000},
+        {RATQ_OPT("--jobs", RATQ_OPT_INT, &njobs, "N", "random dot products per unit (default 300)"), .lo = 0,
+         .hi = 100000000},
+        {RATQ_OPT("--seed", RATQ_OPT_U64, &seed, "S", "random vectors seed (default 1)")},
+        {RATQ_OPT("--cmsis", RATQ_OPT_STRING, &cmsis, "DIR", "also every accumulator of the CMSIS-NN vectors in DIR")},
+        {RATQ_OPT("--acc", RATQ_OPT_STRINGS, acc_files, "FILE", "also the accumulators of a .racc dump; repeatable"),
+         .count = &nacc, .max_count = MAX_LIST},
+        {RATQ_OPT("--max-acc", RATQ_OPT_INT, &max_acc, "N", "real accumulators taken per dump (default 100000)"),
+         .lo = 0, .hi = INT32_MAX},
+        {RATQ_OPT("--workdir", RATQ_OPT_STRING, &workdir, "DIR", "simulation folder (default a new /tmp folder)")},
+        {RATQ_OPT("--design", RATQ_OPT_STRING, &design, "FILE",
+                  "simulate this Verilog (e.g. a synthesized netlist) instead of the generated RTL;\nneeds one --bits "
+                  "and one --macs")},
+    };
+    ratq_cli cli = {RATQ_CLI("hw verify", "hw verify [--bits LIST] [--macs LIST] [--random N] [--jobs N] [--seed S] "
+                             "[--cmsis DIR]\n               [--acc FILE]... [--max-acc N] [--workdir DIR] [--design FILE]",
+                             "Bit-exact simulation (Icarus Verilog) of the rescaler and dot-product RTL against "
+                             "rescale.h.", opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
     if (design && (nbits != 1 || nmacs != 1)) {
         ratq_error("hw verify: --design FILE needs exactly one --bits K and one --macs N (0 = the rescaler alone)");
         return 2;
@@ -489,16 +478,17 @@ static int cmd_hw_verify(int argc, char **argv) {
 static int cmd_hw_emit(int argc, char **argv) {
     ratq_hw_design d = {-1, -1};
     const char *out = ".";
-    for (int i = 1; i < argc; i++) {
-        int more = i + 1 < argc;
-        if (!strcmp(argv[i], "--macs") && more) d.macs = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--bits") && more) d.bits = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "-o") && more) out = argv[++i];
-        else {
-            ratq_error("hw emit: unknown or incomplete option '%s'", argv[i]);
-            return 2;
-        }
-    }
+    ratq_opt opts[] = {
+        {RATQ_OPT("--macs", RATQ_OPT_INT, &d.macs, "N", "int8 MACs (0 = the rescaler alone)"), .lo = 0,
+         .hi = RATQ_HW_MACS_MAX, .required = 1},
+        {RATQ_OPT("--bits", RATQ_OPT_INT, &d.bits, "K", "rescaler width"), .lo = 1, .hi = RATQ_HW_BITS_MAX,
+         .required = 1},
+        {RATQ_OPT("-o", RATQ_OPT_STRING, &out, "DIR", "output folder (default .)")},
+    };
+    ratq_cli cli = {RATQ_CLI("hw emit", "hw emit --macs N --bits K [-o DIR]", "Writes the design and its testbench "
+                             "(Verilog).", opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
     if (ratq_hw_design_check(d) || ratq_hw_mkdirs(out)) return 2;
     char top[64], path[4200];
     ratq_hw_top_name(d, top, sizeof top);

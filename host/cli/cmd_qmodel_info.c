@@ -10,14 +10,9 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "common/io.h"
 #include "qmodel/internal.h"
-
-static int usage(void) {
-    fprintf(stderr, "usage: ratq qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] "
-                    "[--rounding tflite|single|half_even]\n");
-    return 2;
-}
 
 static void print_table(const ratq_qmodel *m, const char *path) {
     int64_t weights = 0;
@@ -55,48 +50,33 @@ static void print_table(const ratq_qmodel *m, const char *path) {
 int cmd_qmodel_info(int argc, char **argv) {
     const char *model = NULL;
     const char **images = calloc((size_t)argc, sizeof *images);
-    int n_images = 0, k = 0, have_rounding = 0, rc = 0;
-    ratq_rounding rounding = RATQ_ROUND_SINGLE;
+    int n_images = 0, k = 0, rounding = RATQ_ROUND_SINGLE, rc = 0;
     if (!images) return 2;
-    for (int i = 1; i < argc && !rc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            free(images);
-            return 0;
-        } else if (!strcmp(argv[i], "--model") && i + 1 < argc) {
-            model = argv[++i];
-        } else if (!strcmp(argv[i], "--image") && i + 1 < argc) {
-            images[n_images++] = argv[++i];
-        } else if (!strcmp(argv[i], "--rescale-bits") && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < RATQ_K_MIN || v > RATQ_K_MAX) {
-                ratq_error("--rescale-bits: '%s' is not an integer in 1..31", argv[i]);
-                rc = 2;
-            }
-            k = (int)v;
-        } else if (!strcmp(argv[i], "--rounding") && i + 1 < argc) {
-            if (ratq_qmodel_rounding_from_name(argv[++i], &rounding)) {
-                ratq_error("--rounding: unknown mode '%s' (tflite, single or half_even)", argv[i]);
-                rc = 2;
-            }
-            have_rounding = 1;
-        } else {
-            ratq_error("qmodel-info: unknown or incomplete option '%s'", argv[i]);
-            rc = usage();
-        }
-    }
-    if (!rc && !model) rc = usage();
-    if (rc) {
+    ratq_opt opts[] = {
+        {RATQ_OPT("--model", RATQ_OPT_STRING, &model, "QMODEL", "the integer model (.ratqm), fully validated"),
+         .required = 1},
+        {RATQ_OPT("--image", RATQ_OPT_STRINGS, images, "IMAGE",
+                  "classify IMAGE (raw u8 h*w*c bytes or binary PPM) instead of printing the op table;\nrepeatable"),
+         .count = &n_images, .max_count = argc},
+        {RATQ_OPT("--rescale-bits", RATQ_OPT_INT, &k, "K", "re-derive every rescaler at K bits first"),
+         .lo = RATQ_K_MIN, .hi = RATQ_K_MAX},
+        {RATQ_OPT("--rounding", RATQ_OPT_ENUM, &rounding, NULL, "rounding of the rescalers (default: the model's)"),
+         .names = RATQ_CLI_ROUNDING_NAMES, .values = RATQ_CLI_ROUNDING_VALUES},
+    };
+    ratq_cli cli = {RATQ_CLI("qmodel-info", "qmodel-info --model QMODEL [--image IMAGE]... [--rescale-bits K] "
+                             "[--rounding tflite|single|half_even]", NULL, opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) {
         free(images);
-        return rc;
+        return ratq_cli_exit(pr);
     }
+    const int have_rounding = ratq_cli_find(&cli, "--rounding")->seen;
     ratq_qmodel m;
     if (ratq_qmodel_load(&m, model)) {
         free(images);
         return 2;
     }
-    if ((k || have_rounding) && ratq_qmodel_with_bits(&m, k ? k : m.k, have_rounding ? rounding : m.rounding)) rc = 2;
+    if ((k || have_rounding) && ratq_qmodel_with_bits(&m, k ? k : m.k, have_rounding ? (ratq_rounding)rounding : m.rounding)) rc = 2;
     if (!rc && n_images == 0) print_table(&m, model);
     const size_t px = (size_t)m.in_h * m.in_w * m.in_c;
     uint8_t *u8 = n_images ? malloc(px) : NULL;

@@ -25,34 +25,7 @@
 #include "quant/qnet_cuda.h"
 #include "cli/run.h"
 #include "train/float_train.h"
-#include "train/rat_train.h"
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage: ratq run [-o DIR] [--quick] [options]\n"
-            "  Float network -> int8 (31-bit rescalers) -> post-training k sweep -> Rescale-Aware Training at small k\n"
-            "  -> integer models, standalone C export, hardware table, DIR/report.md. A rerun skips finished stages.\n"
-            "  -o DIR             output folder (default ratq-run)\n"
-            "  --quick            reduced run (a few hundred images, a few steps) for tests\n"
-            "  --model NAME       tiny (default: trained from scratch on Fashion-MNIST) | efficientnet-lite0\n"
-            "  --weights FILE     float weights (.ratqw) instead of training (required for efficientnet-lite0:\n"
-            "                     python3 scripts/get_weights.py --model efficientnet-lite0 -o FILE)\n"
-            "  --train PATH       training / calibration data (default Fashion-MNIST train, Debian\n"
-            "                     dataset-fashion-mnist, $RATQ_FASHION_MNIST overrides the folder)\n"
-            "  --val PATH         validation data (default Fashion-MNIST t10k)\n"
-            "  --bits LIST        post-training sweep k (default 31,16,8,6,5,4,3,2,1)\n"
-            "  --rat-bits LIST    RAT k (default 4,3)\n"
-            "  --liberty FILE     Liberty library for the hardware table (default: search ../shared/pdk)\n"
-            "  --no-hw            skip the hardware table\n"
-            "  --hw-proxy         library-free hardware proxy (yosys transistors / gate levels) even when a\n"
-            "                     Liberty library is found (used automatically when none is)\n"
-            "  --train-images N --test-images N --calib-images N --rat-images N --epochs N --rat-epochs N\n"
-            "  --device cpu|cuda  where the QAT / RAT forward and backward run (default cpu; cuda: one GPU per rank,\n"
-            "                     the other stages stay on the CPU)\n"
-            "  --json             one JSON summary line on stdout instead of the text summary\n"
-            "  Several ranks: mpirun -np N ratq run ... (or RATQ_RANK/RATQ_WORLD_SIZE/RATQ_MASTER_ADDR/PORT): QAT and\n"
-            "  RAT train data-parallel (batch 32 per rank), rank 0 runs the other stages and writes DIR.\n");
-}
+#include "train/rat_pipeline.h"
 
 static int file_exists(const char *dir, const char *name) {
     char p[8192];
@@ -154,6 +127,8 @@ static int stage_float(const ratq_run_ctx *c) {
     if (!c->weights) {
         cJSON_AddNumberToObject(j, "train_images", (double)c->train_images);
         cJSON_AddNumberToObject(j, "epochs", c->epochs);
+        cJSON_AddNumberToObject(j, "batch", fc.batch);
+        cJSON_AddNumberToObject(j, "lr", fc.lr);
         cJSON_AddNumberToObject(j, "steps", (double)st.steps);
         cJSON_AddNumberToObject(j, "last_epoch_loss", st.last_loss);
         cJSON_AddNumberToObject(j, "last_epoch_train_acc", 100 * st.last_acc);
@@ -285,6 +260,22 @@ static void rat_name(char *buf, size_t n, const char *prefix, int k, int snap, c
     snprintf(buf, n, "%s_k%d%s.%s", prefix, k, snap ? "_snap" : "", ext);
 }
 
+typedef struct {
+    const ratq_run_ctx *c;
+    const char *stage;
+    int k, snap;
+} rat_stage;
+
+// The pipeline's post-training accuracy is known: say what trains now (rank 0).
+static void rat_started(const ratq_rat_result *r, void *user) {
+    const rat_stage *s = user;
+    if (s->c->rank != 0) return;
+    char msg[256];
+    snprintf(msg, sizeof msg, "k=%d%s: %d epoch(s) on %lld images (post-training top-1 %.2f%%)", s->k,
+             s->snap ? " snapped" : "", s->c->rat_epochs, (long long)s->c->rat_images, pct(r->ptq.top1, r->ptq.n));
+    stage_msg(s->stage, msg);
+}
+
 // Fine-tune with the integer arithmetic of k-bit rescalers in the loop (host/train/rat_train.h) from the float network:
 // prefix "rat" (small k) or "qat" (k = 31: int8 quantization-aware training with 32-bit rescalers, the baseline).
 static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
@@ -300,66 +291,47 @@ static int rat_one(const ratq_run_ctx *c, const char *prefix, int k, int snap) {
         if (c->rank == 0) stage_msg(stage, msg);
         return 0;
     }
-    double t0 = ratq_now();
-    char fw[8192];
+    char fw[8192], mpath[8192];
     path_in(fw, sizeof fw, c->dir, "float.ratqw");
-    ratq_effnet m;
-    if (ratq_effnet_load(&m, fw) != 0) return -1;
-    ratq_qnet q, teacher;
-    int rc = ratq_qnet_from_effnet(&q, &m);
-    if (rc == 0 && (rc = ratq_qnet_from_effnet(&teacher, &m)) != 0) ratq_qnet_free(&q);
-    ratq_effnet_free(&m);
-    if (rc != 0) return -1;
-    ratq_dataset *tr = ratq_data_open(c->train, NULL), *vd = tr ? ratq_data_open(c->val, NULL) : NULL;
-    if (!tr || !vd) rc = -1;
-    if (rc == 0) rc = ratq_quant_calibrate(&q, tr, c->calib_images, 50, c->progress);
-    if (rc == 0) rc = ratq_qnet_copy_calibration(&teacher, &q);
-    const ratq_quant_options o = {.k = k, .rounding = RATQ_ROUND_SINGLE, .snap = snap};
-    ratq_quant_eval_result before = {0}, after = {0};
-    if (rc == 0) rc = ratq_qnet_quantize(&q, &o);
-    if (rc == 0)
-        rc = ratq_quant_evaluate_dist(RATQ_EVAL_FAKE, &q, NULL, vd, c->test_images, 50, c->progress, c->dist,
-                                      &before);
-    ratq_rat_config cfg = ratq_rat_config_default();
-    cfg.epochs = c->rat_epochs;
-    cfg.batch = c->batch;
-    cfg.limit = c->rat_images;
-    cfg.lr = c->rat_lr;
-    cfg.teacher = RATQ_TEACHER_FLOAT;
-    cfg.distill_alpha = 0.5f;
-    cfg.progress = c->progress;
-    cfg.dist = c->dist;
-    cfg.device = c->device;
-    cfg.gpu = c->gpu;
-    ratq_rat_stats st = {0};
-    char msg[256];
-    snprintf(msg, sizeof msg, "k=%d%s: %d epoch(s) on %lld images (post-training top-1 %.2f%%)", k,
-             snap ? " snapped" : "", cfg.epochs, (long long)cfg.limit, pct(before.top1, before.n));
-    if (rc == 0 && c->rank == 0) stage_msg(stage, msg);
-    if (rc == 0) rc = ratq_rat_train(&q, &o, &teacher, tr, &cfg, &st);
-    if (rc == 0) rc = quantize_eval_save(c, &q, &o, vd, mname, 1, &after);
-    ratq_qnet_free(&q);
-    ratq_qnet_free(&teacher);
-    if (tr) ratq_data_close(tr);
-    if (vd) ratq_data_close(vd);
-    if (rc != 0) return -1;
+    path_in(mpath, sizeof mpath, c->dir, mname);
+    rat_stage st = {c, stage, k, snap};
+    ratq_rat_job job = {.weights = fw, .train = c->train, .val = c->val, .calib_images = c->calib_images,
+                        .calib_batch = 50, .val_images = c->test_images, .eval_batch = 50,
+                        .quant = {.k = k, .rounding = RATQ_ROUND_SINGLE, .snap = snap},
+                        .ptq_engine = RATQ_EVAL_FAKE, .final_engine = RATQ_EVAL_QMODEL, .out = mpath,
+                        .on_ptq = rat_started, .user = &st};
+    ratq_rat_config *cfg = &job.cfg;
+    *cfg = ratq_rat_config_default();
+    cfg->epochs = c->rat_epochs;
+    cfg->batch = c->batch;
+    cfg->limit = c->rat_images;
+    cfg->lr = c->rat_lr;
+    cfg->teacher = RATQ_TEACHER_FLOAT;
+    cfg->distill_alpha = 0.5f;
+    cfg->progress = c->progress;
+    cfg->dist = c->dist;
+    cfg->device = c->device;
+    cfg->gpu = c->gpu;
+    ratq_rat_result r;
+    if (ratq_rat_pipeline(&job, &r) != 0) return -1;
     if (c->rank != 0) return 0;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "k", k);
     cJSON_AddBoolToObject(j, "snap", snap);
     cJSON_AddNumberToObject(j, "ranks", c->world);
     cJSON_AddStringToObject(j, "model", mname);
-    cJSON_AddNumberToObject(j, "ptq_top1", pct(before.top1, before.n));
-    add_eval(j, &after);
-    cJSON_AddNumberToObject(j, "steps", (double)st.steps_done);
+    cJSON_AddNumberToObject(j, "ptq_top1", pct(r.ptq.top1, r.ptq.n));
+    add_eval(j, &r.rat);
+    cJSON_AddNumberToObject(j, "steps", (double)r.stats.steps_done);
     cJSON_AddNumberToObject(j, "rat_images", (double)c->rat_images);
     cJSON_AddNumberToObject(j, "rat_epochs", c->rat_epochs);
     cJSON_AddNumberToObject(j, "lr", c->rat_lr);
-    cJSON_AddNumberToObject(j, "last_epoch_loss", st.last_loss);
-    cJSON_AddNumberToObject(j, "seconds", ratq_now() - t0);
+    cJSON_AddItemToObject(j, "recipe", ratq_rat_recipe_json(cfg));
+    cJSON_AddNumberToObject(j, "last_epoch_loss", r.stats.last_loss);
+    cJSON_AddNumberToObject(j, "seconds", r.seconds);
+    char msg[256];
     snprintf(msg, sizeof msg, "k=%d%s: %s top-1 %.2f%% (post-training %.2f%%, %.0f s)", k, snap ? " snapped" : "",
-             !strcmp(stage, "qat") ? "QAT" : "RAT", pct(after.top1, after.n), pct(before.top1, before.n),
-             ratq_now() - t0);
+             !strcmp(stage, "qat") ? "QAT" : "RAT", pct(r.rat.top1, r.rat.n), pct(r.ptq.top1, r.ptq.n), r.seconds);
     stage_msg(stage, msg);
     return ratq_run_write_json(c->dir, jname, j);
 }
@@ -729,73 +701,60 @@ static int run_stages(ratq_run_ctx *cp, int no_hw, int hw_proxy) {
     return ratq_run_report(&c, ratq_now() - t0) == 0 ? 0 : 2;
 }
 
-static int parse_list(const char *opt, const char *s, int *ks, int max, int lo, int hi) {
-    int n = 0;
-    while (*s) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < lo || v > hi || n == max || (*end && *end != ',')) {
-            ratq_error("run: %s: '%s' is not a list of integers in %d..%d", opt, s, lo, hi);
-            return -1;
-        }
-        ks[n++] = (int)v;
-        s = *end ? end + 1 : end;
-    }
-    if (!n) ratq_error("run: %s: empty list", opt);
-    return n ? n : -1;
-}
-
 int cmd_run(int argc, char **argv) {
     ratq_run_ctx c;
     memset(&c, 0, sizeof c);
-    const char *dir = "ratq-run", *train = NULL, *val = NULL, *bits = NULL, *rat_bits = NULL;
-    long long ov[7] = {-1, -1, -1, -1, -1, -1, -1}; // train/test/calib/rat images, epochs, rat epochs, (unused)
-    int no_hw = 0, hw_proxy = 0;
+    const char *dir = "ratq-run", *train = NULL, *val = NULL;
+    int64_t train_images = 0, test_images = 0, calib_images = 0, rat_images = 0;
+    int epochs = 0, rat_epochs = 0, no_hw = 0, hw_proxy = 0, device = RATQ_DEVICE_CPU, nk = 0, n_rat = 0;
     c.model = "tiny";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *s;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--quick")) {
-            c.quick = 1;
-        } else if (!strcmp(a, "--json")) {
-            c.json = 1;
-        } else if (!strcmp(a, "--no-hw")) {
-            no_hw = 1;
-        } else if (!strcmp(a, "--hw-proxy")) {
-            hw_proxy = 1;
-        } else {
-            static const char *const num[] = {"--train-images", "--test-images", "--calib-images", "--rat-images",
-                                              "--epochs", "--rat-epochs"};
-            if (!(s = ratq_cli_value(argc, argv, &i, "run"))) return 2;
-            int known = 0;
-            for (int o = 0; o < 6; o++)
-                if (!strcmp(a, num[o])) {
-                    known = 1;
-                    if (ratq_cli_int("run", a, s, o < 4 ? 1 : 1, o < 4 ? INT64_MAX : 1000, &ov[o]) != 0) return 2;
-                }
-            if (known) continue;
-            if (!strcmp(a, "-o") || !strcmp(a, "--output")) dir = s;
-            else if (!strcmp(a, "--model")) c.model = s;
-            else if (!strcmp(a, "--weights")) c.weights = s;
-            else if (!strcmp(a, "--train")) train = s;
-            else if (!strcmp(a, "--val")) val = s;
-            else if (!strcmp(a, "--bits")) bits = s;
-            else if (!strcmp(a, "--rat-bits")) rat_bits = s;
-            else if (!strcmp(a, "--liberty")) c.liberty = s;
-            else if (!strcmp(a, "--device")) {
-                if (!strcmp(s, "cuda")) c.device = RATQ_DEVICE_CUDA;
-                else if (strcmp(s, "cpu")) {
-                    ratq_error("run: --device %s: expected cpu or cuda", s);
-                    return 2;
-                }
-            } else {
-                ratq_error("run: unknown option '%s' (see 'ratq run --help')", a);
-                return 2;
-            }
-        }
-    }
+    ratq_opt opts[] = {
+        {RATQ_OPT("-o", RATQ_OPT_STRING, &dir, "DIR", "output folder (default ratq-run)"), .alias = "--output"},
+        {RATQ_OPT("--quick", RATQ_OPT_FLAG, &c.quick, NULL, "reduced run (a few hundred images, a few steps) for tests")},
+        {RATQ_OPT("--model", RATQ_OPT_STRING, &c.model, "NAME",
+         "tiny (default: trained from scratch on Fashion-MNIST) | efficientnet-lite0")},
+        {RATQ_OPT("--weights", RATQ_OPT_STRING, &c.weights, "FILE",
+         "float weights (.ratqw) instead of training (required for efficientnet-lite0:\npython3 scripts/get_weights.py "
+         "--model efficientnet-lite0 -o FILE)")},
+        {RATQ_OPT("--train", RATQ_OPT_STRING, &train, "PATH",
+         "training / calibration data (default Fashion-MNIST train, Debian\ndataset-fashion-mnist, $RATQ_FASHION_MNIST "
+         "overrides the folder)")},
+        {RATQ_OPT("--val", RATQ_OPT_STRING, &val, "PATH", "validation data (default Fashion-MNIST t10k)")},
+        {RATQ_OPT("--bits", RATQ_OPT_INT_LIST, c.ks, "LIST", "post-training sweep k (default 31,16,8,6,5,4,3,2,1)"), .lo = 1,
+         .hi = 31, .count = &nk, .max_count = RATQ_RUN_MAX_K},
+        {RATQ_OPT("--rat-bits", RATQ_OPT_INT_LIST, c.rat_ks, "LIST", "RAT k (default 4,3)"), .lo = 1, .hi = 31, .count = &n_rat,
+         .max_count = RATQ_RUN_MAX_K},
+        {RATQ_OPT("--liberty", RATQ_OPT_STRING, &c.liberty, "FILE",
+         "Liberty library for the hardware table (default: search ../shared/pdk)")},
+        {RATQ_OPT("--no-hw", RATQ_OPT_FLAG, &no_hw, NULL, "skip the hardware table")},
+        {RATQ_OPT("--hw-proxy", RATQ_OPT_FLAG, &hw_proxy, NULL,
+         "library-free hardware proxy (yosys transistors / gate levels) even when a\nLiberty library is found (used "
+         "automatically when none is)")},
+        {RATQ_OPT("--train-images", RATQ_OPT_I64, &train_images, "N", "float training images (default 8000, --quick 320)"),
+         .lo = 1, .hi = INT64_MAX},
+        {RATQ_OPT("--test-images", RATQ_OPT_I64, &test_images, "N", "validation images (default 2000, --quick 200)"), .lo = 1,
+         .hi = INT64_MAX},
+        {RATQ_OPT("--calib-images", RATQ_OPT_I64, &calib_images, "N", "calibration images (default 1000, --quick 100)"), .lo = 1,
+         .hi = INT64_MAX},
+        {RATQ_OPT("--rat-images", RATQ_OPT_I64, &rat_images, "N", "QAT / RAT training images (default 2000, --quick 64)"), .lo = 1,
+         .hi = INT64_MAX},
+        {RATQ_OPT("--epochs", RATQ_OPT_INT, &epochs, "N", "float training epochs (default 3, --quick 1)"), .lo = 1, .hi = 1000},
+        {RATQ_OPT("--rat-epochs", RATQ_OPT_INT, &rat_epochs, "N", "QAT / RAT epochs (default 1)"), .lo = 1, .hi = 1000},
+        {RATQ_OPT("--device", RATQ_OPT_ENUM, &device, NULL,
+         "where the QAT / RAT forward and backward run (default cpu; cuda: one GPU per rank,\nthe other stages stay on "
+         "the CPU)"), .names = RATQ_CLI_DEVICE_NAMES},
+        {RATQ_OPT("--json", RATQ_OPT_FLAG, &c.json, NULL, "one JSON summary line on stdout instead of the text summary")},
+    };
+    ratq_cli cli = {RATQ_CLI("run", "run [-o DIR] [--quick] [options]\n"
+                    "  Float network -> int8 (31-bit rescalers) -> post-training k sweep -> Rescale-Aware Training at "
+                    "small k\n  -> integer models, standalone C export, hardware table, DIR/report.md. A rerun skips "
+                    "finished stages.",
+                    "Several ranks: mpirun -np N ratq run ... (or RATQ_RANK/RATQ_WORLD_SIZE/RATQ_MASTER_ADDR/PORT): QAT "
+                    "and\nRAT train data-parallel (batch 32 per rank), rank 0 runs the other stages and writes DIR.",
+                             opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
+    c.device = device;
     if (strcmp(c.model, "tiny") && strcmp(c.model, "efficientnet-lite0") && strcmp(c.model, "lite0")) {
         ratq_error("run: --model %s: expected tiny or efficientnet-lite0", c.model);
         return 2;
@@ -822,22 +781,20 @@ int cmd_run(int argc, char **argv) {
     c.float_lr = 0.05;
     c.rat_lr = 0.003;
     c.export_images = c.quick ? 8 : 32;
-    if (ov[0] > 0) c.train_images = ov[0];
-    if (ov[1] > 0) c.test_images = ov[1];
-    if (ov[2] > 0) c.calib_images = ov[2];
-    if (ov[3] > 0) c.rat_images = ov[3];
-    if (ov[4] > 0) c.epochs = (int)ov[4];
-    if (ov[5] > 0) c.rat_epochs = (int)ov[5];
+    if (train_images > 0) c.train_images = train_images;
+    if (test_images > 0) c.test_images = test_images;
+    if (calib_images > 0) c.calib_images = calib_images;
+    if (rat_images > 0) c.rat_images = rat_images;
+    if (epochs > 0) c.epochs = epochs;
+    if (rat_epochs > 0) c.rat_epochs = rat_epochs;
     static const int def_ks[] = {31, 16, 8, 6, 5, 4, 3, 2, 1}, quick_ks[] = {31, 8, 4, 3};
-    if (bits) {
-        if ((c.nk = parse_list("--bits", bits, c.ks, RATQ_RUN_MAX_K, 1, 31)) < 0) return 2;
-    } else {
+    c.nk = nk;
+    if (!nk) {
         c.nk = c.quick ? 4 : 9;
         memcpy(c.ks, c.quick ? quick_ks : def_ks, sizeof(int) * (size_t)c.nk);
     }
-    if (rat_bits) {
-        if ((c.n_rat = parse_list("--rat-bits", rat_bits, c.rat_ks, RATQ_RUN_MAX_K, 1, 31)) < 0) return 2;
-    } else {
+    c.n_rat = n_rat;
+    if (!n_rat) {
         c.n_rat = 2;
         c.rat_ks[0] = 4;
         c.rat_ks[1] = 3;

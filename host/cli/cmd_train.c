@@ -1,5 +1,6 @@
 // cmd_train.c — `ratq train`: train an EfficientNet-Lite from scratch in float on the CPU (host/train/float_train.h)
 // and write its weights (.ratqw); with --val, the float top-1 / top-5 of the BN-folded network on it.
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,67 +12,35 @@
 #include "quant/calib_eval.h"
 #include "train/float_train.h"
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: ratq train --data PATH -o OUT.ratqw [options]\n"
-               "  --model NAME     architecture (default tiny: 32x32, 10 classes)\n"
-               "  --classes N      number of classes (default 10)   --resolution R (default 32)\n"
-               "  --images N       first N training images (default all)\n"
-               "  --epochs E       (default 6)   --batch B (default 32)   --lr LR (default 0.05, cosine)\n"
-               "  --seed S         weights and data order (default 4242)\n"
-               "  --val PATH       evaluate the trained network on PATH   --limit N: its first N images\n"
-               "  --json           one JSON object on stdout\n");
-}
-
 int cmd_train(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *val = NULL;
     ratq_float_train_config cfg = ratq_float_train_config_default();
-    long long v, limit = 0;
+    int64_t limit = 0;
     int json = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *s;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
-            json = 1;
-            continue;
-        }
-        if (!(s = ratq_cli_value(argc, argv, &i, "train"))) return 2;
-        if (!strcmp(a, "--data")) data = s;
-        else if (!strcmp(a, "-o") || !strcmp(a, "--output")) out = s;
-        else if (!strcmp(a, "--val")) val = s;
-        else if (!strcmp(a, "--model")) cfg.arch = s;
-        else if (!strcmp(a, "--lr")) {
-            if (ratq_cli_double("train", a, s, &cfg.lr) != 0 || !(cfg.lr > 0)) {
-                if (cfg.lr <= 0) ratq_error("train: --lr must be > 0");
-                return 2;
-            }
-        } else {
-            static const char *const names[] = {"--classes", "--resolution", "--images", "--epochs", "--batch",
-                                                "--seed", "--limit"};
-            int which = -1;
-            for (int o = 0; o < 7; o++)
-                if (!strcmp(a, names[o])) which = o;
-            if (which < 0) {
-                ratq_error("train: unknown option '%s' (see 'ratq train --help')", a);
-                return 2;
-            }
-            if (ratq_cli_int("train", a, s, which == 5 || which == 6 ? 0 : 1, which >= 5 ? INT64_MAX : 1 << 20, &v))
-                return 2;
-            if (which == 0) cfg.num_classes = (int)v;
-            else if (which == 1) cfg.resolution = (int)v;
-            else if (which == 2) cfg.images = v;
-            else if (which == 3) cfg.epochs = (int)v;
-            else if (which == 4) cfg.batch = (int)v;
-            else if (which == 5) cfg.seed = (uint64_t)v;
-            else limit = v;
-        }
-    }
-    if (!data || !out) {
-        ratq_error("train: --data and -o are required (see 'ratq train --help')");
-        return 2;
-    }
+    ratq_opt opts[] = {
+        {RATQ_OPT("--data", RATQ_OPT_STRING, &data, "PATH", "training data"), .required = 1},
+        {RATQ_OPT("-o", RATQ_OPT_STRING, &out, "OUT.ratqw", "the trained float weights"), .alias = "--output",
+         .required = 1},
+        {RATQ_OPT("--model", RATQ_OPT_STRING, &cfg.arch, "NAME", "architecture (default tiny: 32x32, 10 classes)")},
+        {RATQ_OPT("--classes", RATQ_OPT_INT, &cfg.num_classes, "N", "number of classes (default 10)"), .lo = 1,
+         .hi = 1 << 20},
+        {RATQ_OPT("--resolution", RATQ_OPT_INT, &cfg.resolution, "R", "input resolution (default 32)"), .lo = 1,
+         .hi = 1 << 20},
+        {RATQ_OPT("--images", RATQ_OPT_I64, &cfg.images, "N", "first N training images (default all)"), .lo = 1,
+         .hi = 1 << 20},
+        {RATQ_OPT("--epochs", RATQ_OPT_INT, &cfg.epochs, "E", "(default 6)"), .lo = 1, .hi = 1 << 20},
+        {RATQ_OPT("--batch", RATQ_OPT_INT, &cfg.batch, "B", "(default 32)"), .lo = 1, .hi = 1 << 20},
+        {RATQ_OPT("--lr", RATQ_OPT_DOUBLE, &cfg.lr, "LR", "peak learning rate, cosine to 0 (default 0.05)"), .dlo = 0,
+         .dhi = INFINITY, .open = RATQ_OPT_OPEN_LO},
+        {RATQ_OPT("--seed", RATQ_OPT_U64, &cfg.seed, "S", "weights and data order (default 4242)")},
+        {RATQ_OPT("--val", RATQ_OPT_STRING, &val, "PATH", "evaluate the trained network on PATH")},
+        {RATQ_OPT("--limit", RATQ_OPT_I64, &limit, "N", "evaluate the first N images of --val (default all)"), .lo = 0,
+         .hi = INT64_MAX},
+        {RATQ_OPT("--json", RATQ_OPT_FLAG, &json, NULL, "one JSON object on stdout")},
+    };
+    ratq_cli cli = {RATQ_CLI("train", "train --data PATH -o OUT.ratqw [options]", NULL, opts)};
+    int pr = ratq_cli_parse(&cli, argc, argv);
+    if (pr != RATQ_CLI_OK) return ratq_cli_exit(pr);
     cfg.progress = ratq_cli_progress(json);
     double t0 = ratq_now();
     ratq_dataset *ds = ratq_data_open(data, NULL);

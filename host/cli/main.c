@@ -1,4 +1,5 @@
-// main.c — the ratq command: dispatches to one function per subcommand (host/cmd_*.c).
+// main.c — the ratq command: dispatches to one function per subcommand (host/cli/cmd_*.c); each parses its options
+// with its own table (host/cli/options.h).
 #include <stdio.h>
 #include <string.h>
 

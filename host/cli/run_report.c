@@ -45,6 +45,39 @@ static const cJSON *hw_row(const cJSON *hw, int macs, int bits) {
     cJSON_ArrayForEach(r, rows(hw)) if ((int)num(r, "macs", -1) == macs && (int)num(r, "bits", -1) == bits) return r;
     return NULL;
 }
+// The rounding row: the mode recorded in int8_k31.json, with its rule.
+static const char *rounding_text(const char *name) {
+    if (!strcmp(name, "single")) return "single (one rounding of acc * m * 2^-s)";
+    if (!strcmp(name, "tflite")) return "tflite (LiteRT: rounding doubling high multiply, then rounding shift)";
+    if (!strcmp(name, "half_even")) return "half_even (one rounding of acc * m * 2^-s, ties to even)";
+    return name;
+}
+
+// The RAT recipe recorded by the training stages ("recipe" in rat.json's rows, or in qat_k31.json), as one line:
+// "1 epoch(s) on the first 64 training images, SGD lr 0.003 cosine, 0.5 CE + 0.5 distillation from the float network".
+static void recipe_text(const cJSON *rat, const cJSON *qa, char *buf, size_t n) {
+    const cJSON *rec = NULL, *r;
+    cJSON_ArrayForEach(r, rows(rat)) if (!rec) rec = cJSON_GetObjectItemCaseSensitive(r, "recipe");
+    if (!cJSON_IsObject(rec)) rec = qa ? cJSON_GetObjectItemCaseSensitive(qa, "recipe") : NULL;
+    if (!cJSON_IsObject(rec)) {
+        snprintf(buf, n, "(no recipe recorded in rat.json / qat_k31.json)");
+        return;
+    }
+    char images[64], loss[160];
+    const double lim = num(rec, "images", 0), a = num(rec, "distill_alpha", 0);
+    if (lim > 0) snprintf(images, sizeof images, "the first %.0f", lim);
+    else snprintf(images, sizeof images, "all");
+    const char *t = str(rec, "teacher", "none");
+    if (!strcmp(t, "none") || a <= 0) snprintf(loss, sizeof loss, "cross-entropy");
+    else
+        snprintf(loss, sizeof loss, "%g CE + %g distillation from the %s", 1 - a, a,
+                 !strcmp(t, "float") ? "float network" : "int8 network with 31-bit rescalers");
+    const char *opt = str(rec, "optimizer", "?");
+    snprintf(buf, n, "%.0f epoch(s) on %s training images, %s lr %g %s, %s", num(rec, "epochs", 0), images,
+             !strcmp(opt, "sgd") ? "SGD" : !strcmp(opt, "adamw") ? "AdamW" : opt, num(rec, "lr", 0),
+             str(rec, "schedule", "?"), loss);
+}
+
 static void cell(FILE *f, double v) {
     if (v < 0) fprintf(f, " - |");
     else fprintf(f, " %.2f |", v);
@@ -133,16 +166,16 @@ int ratq_run_report(const ratq_run_ctx *c, double total) {
         fprintf(f, "| training data | `%s` |\n| validation data | `%s` |\n", str(fl, "train", c->train),
                 str(fl, "val", c->val));
         if (num(fl, "epochs", -1) > 0)
-            fprintf(f, "| float training | %.0f images, %.0f epochs, %.0f SGD steps (batch %d, lr %g cosine), last "
+            fprintf(f, "| float training | %.0f images, %.0f epochs, %.0f SGD steps (batch %.0f, lr %g cosine), last "
                        "epoch loss %.4f, train accuracy %.2f%% |\n",
-                    num(fl, "train_images", 0), num(fl, "epochs", 0), num(fl, "steps", 0), c->batch, c->float_lr,
-                    num(fl, "last_epoch_loss", 0), num(fl, "last_epoch_train_acc", 0));
+                    num(fl, "train_images", 0), num(fl, "epochs", 0), num(fl, "steps", 0), num(fl, "batch", 0),
+                    num(fl, "lr", 0), num(fl, "last_epoch_loss", 0), num(fl, "last_epoch_train_acc", 0));
         fprintf(f, "| calibration | first %.0f training images, min/max observers |\n", num(i8, "calib_images", 0));
         fprintf(f, "| evaluation | first %.0f validation images; top-1 in %% |\n", num(fl, "images", 0));
-        fprintf(f, "| rounding | single (one rounding of acc * m * 2^-s) |\n");
-        fprintf(f, "| RAT | %d epoch(s) on the first %lld training images, SGD lr %g cosine, 0.5 CE + 0.5 "
-                   "distillation from the float network |\n\n",
-                c->rat_epochs, (long long)c->rat_images, c->rat_lr);
+        fprintf(f, "| rounding | %s |\n", rounding_text(str(i8, "rounding", "?")));
+        char recipe[512];
+        recipe_text(rat, qa, recipe, sizeof recipe);
+        fprintf(f, "| RAT | %s |\n\n", recipe);
 
         fprintf(f, "## Accuracy (top-1 %%)\n\n");
         fprintf(f, "Float (BN folded): **%.2f**. int8 with 31-bit rescalers (integer engine): post-training "

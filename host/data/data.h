@@ -135,6 +135,7 @@ void ratq_data_close(ratq_dataset *ds);
 ratq_data_info ratq_data_get_info(const ratq_dataset *ds);
 int64_t ratq_data_count(const ratq_dataset *ds);
 int64_t ratq_data_label(const ratq_dataset *ds, int64_t i); // 0 <= i < count
+const char *ratq_data_path(const ratq_dataset *ds); // the path it was opened from
 // Human-readable origin of image i ("file.npz[17]", "root/n01440764/x.JPEG") into buf; returns buf.
 const char *ratq_data_describe(const ratq_dataset *ds, int64_t i, char *buf, size_t cap);
 

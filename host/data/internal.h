@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "data/data.h"
+#include "math/splitmix64.h"
 
 // ---- a whole file mapped read-only ----------------------------------------------------------------------
 typedef struct {
@@ -42,12 +43,12 @@ int data_image_reserve(ratq_image *img, size_t bytes);
 int data_transform_apply_named(const ratq_transform *tf, const ratq_image *src, uint64_t seed, int64_t epoch,
                                int64_t index, uint8_t *dst, ratq_image *scratch, const char *who);
 
-// ---- counter-based random numbers (splitmix64) -------------------------------------------------------------
-uint64_t data_mix64(uint64_t z);
+// ---- counter-based random numbers (ratq_splitmix64, kernels/math/splitmix64.h) -------------------------------
 typedef struct {
     uint64_t s;
 } data_rng;
-static inline uint64_t data_rng_next(data_rng *r) { return data_mix64(r->s += 0x9e3779b97f4a7c15ull); }
+// s += gamma, then the splitmix64 hash of the new s (= mix13(s + gamma)).
+static inline uint64_t data_rng_next(data_rng *r) { return ratq_splitmix64(r->s += RATQ_SPLITMIX64_GAMMA); }
 // Uniform double in [0, 1) with 53 random bits.
 static inline double data_rng_uniform(data_rng *r) { return (double)(data_rng_next(r) >> 11) * 0x1.0p-53; }
 // Uniform integer in [0, n), n >= 1 (multiply-shift for n < 2^32, modulo above).

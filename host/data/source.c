@@ -686,6 +686,8 @@ int64_t ratq_data_label(const ratq_dataset *ds, int64_t i) {
     return p->labels[k];
 }
 
+const char *ratq_data_path(const ratq_dataset *ds) { return ds->path; }
+
 const char *ratq_data_describe(const ratq_dataset *ds, int64_t i, char *buf, size_t cap) {
     int64_t k;
     const data_part *p = find_part(ds, i, &k);

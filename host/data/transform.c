@@ -9,19 +9,13 @@
 #include "common/io.h"
 
 // ---- random numbers ---------------------------------------------------------------------------------------
-uint64_t data_mix64(uint64_t z) { // splitmix64 finaliser
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
 data_rng data_rng_perm(uint64_t seed, int64_t epoch) {
-    data_rng r = {data_mix64(data_mix64(seed ^ 0x7065726d75746531ull /* "permute1" */) ^ (uint64_t)epoch)};
+    data_rng r = {ratq_splitmix64(ratq_splitmix64(seed ^ 0x7065726d75746531ull /* "permute1" */) ^ (uint64_t)epoch)};
     return r;
 }
 data_rng data_rng_sample(uint64_t seed, int64_t epoch, int64_t index) {
-    uint64_t k = data_mix64(data_mix64(seed ^ 0x6175676d656e7431ull /* "augment1" */) ^ (uint64_t)epoch);
-    data_rng r = {data_mix64(k ^ (uint64_t)index)};
+    uint64_t k = ratq_splitmix64(ratq_splitmix64(seed ^ 0x6175676d656e7431ull /* "augment1" */) ^ (uint64_t)epoch);
+    data_rng r = {ratq_splitmix64(k ^ (uint64_t)index)};
     return r;
 }
 

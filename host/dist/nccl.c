@@ -11,22 +11,7 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#define NCCL_CHECK(stmt)                                                                                              \
-    do {                                                                                                              \
-        ncclResult_t r_ = (stmt);                                                                                     \
-        if (r_ != ncclSuccess) {                                                                                      \
-            fprintf(stderr, "ratq: NCCL error at %s:%d: %s: %s\n", __FILE__, __LINE__, #stmt, ncclGetErrorString(r_)); \
-            exit(1);                                                                                                  \
-        }                                                                                                             \
-    } while (0)
-#define CUDA_CHECK_C(stmt)                                                                                            \
-    do {                                                                                                              \
-        cudaError_t e_ = (stmt);                                                                                      \
-        if (e_ != cudaSuccess) {                                                                                      \
-            fprintf(stderr, "ratq: CUDA error at %s:%d: %s: %s\n", __FILE__, __LINE__, #stmt, cudaGetErrorString(e_)); \
-            exit(1);                                                                                                  \
-        }                                                                                                             \
-    } while (0)
+#include "cuda/cuda_check.h" // CUDA_CHECK, NCCL_CHECK: file:line, the statement, the library's message, exit(1)
 
 struct ratq_nccl {
     ncclComm_t comm;
@@ -42,8 +27,12 @@ ratq_nccl *ratq_nccl_init(ratq_dist *d) {
         return NULL;
     }
     ratq_nccl *c = calloc(1, sizeof *c);
+    if (!c) {
+        ratq_error("rank %d: out of memory for the NCCL communicator", ratq_dist_rank(d));
+        return NULL;
+    }
     c->device = ratq_dist_local_rank(d) % n;
-    CUDA_CHECK_C(cudaSetDevice(c->device));
+    CUDA_CHECK(cudaSetDevice(c->device));
     ncclUniqueId id;
     if (ratq_dist_rank(d) == 0) NCCL_CHECK(ncclGetUniqueId(&id));
     ratq_dist_broadcast(d, &id, sizeof id, 0);

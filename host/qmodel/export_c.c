@@ -7,7 +7,7 @@
 //   model.h           input geometry, number of classes, ratq_model_run()
 //   model.c           the ops in order, each one call of the engine's plain-loop kernel with static parameters
 //   model_data.h/.c   weights int8, biases int32, rescalers (m, s), the u8 -> int8 input table
-//   int_ops.h, int_*.c, math/rescale.h, math/conv_geometry.h
+//   int_ops.h, int_*.c, math/rescale.h, math/add_s8.h, math/conv_geometry.h
 //                     the engine and the one arithmetic, byte for byte the files ratq was built from
 //                     (embedded at build time, host/CMakeLists.txt "export-c" block)
 // The tree is written into DIR.tmp.<pid> and renamed to DIR at the end; DIR must not exist.
@@ -208,10 +208,11 @@ static void write_model(tree *t, const ratq_qmodel *m) {
                     -(long)op->z_x, -(long)op->z_x2, (long)op->rescale[0].m, (long)op->rescale[0].s,
                     (long)op->rescale[1].m, (long)op->rescale[1].s, (long)op->rescale[2].m, (long)op->rescale[2].s,
                     (long)op->z_y, (long)op->act_min, (long)op->act_max, round_const(m->rounding));
-            fprintf(c, "        ratq_add_s8_cpu(%lld, %s, %s, &p, act%d);\n", (long long)ratq_qop_out_count(op), x, x2, i);
+            fprintf(c, "        ratq_add_s8_cpu(%lld, %s, %s, &p, act%d, NULL);\n", (long long)ratq_qop_out_count(op), x,
+                    x2, i);
             break;
         case RATQ_QOP_GAP:
-            fprintf(c, "        ratq_global_avgpool_s8_cpu(1, %d, %d, %d, %s, %ld, &rq, act%d);\n", s->in_h, s->in_w,
+            fprintf(c, "        ratq_global_avgpool_s8_cpu(1, %d, %d, %d, %s, %ld, &rq, act%d, NULL);\n", s->in_h, s->in_w,
                     s->in_c, x, -(long)op->z_x, i);
             break;
         case RATQ_QOP_AVGPOOL:
@@ -336,6 +337,7 @@ int ratq_export_c(const ratq_qmodel *m, const char *dir_arg) {
         ratq_error("%s: path too long", dir);
         return -1;
     }
+    ratq_clean_stale_temps(dir); // DIR.tmp.<pid> of an export that was killed
     snprintf(t.root, sizeof t.root, "%s.tmp.%ld", dir, (long)getpid());
     char math[4300];
     snprintf(math, sizeof math, "%s/math", t.root);
@@ -365,7 +367,7 @@ int ratq_export_c(const ratq_qmodel *m, const char *dir_arg) {
                                "CC ?= cc\n"
                                "CFLAGS ?= -std=c11 -O2 -Wall -Wextra -ffp-contract=off\n"
                                "SRC = main.c model.c model_data.c%s\n"
-                               "HDR = model.h model_data.h int_ops.h math/rescale.h math/conv_geometry.h\n\n"
+                               "HDR = model.h model_data.h int_ops.h math/rescale.h math/add_s8.h math/conv_geometry.h\n\n"
                                "classify: $(SRC) $(HDR)\n\t$(CC) $(CFLAGS) -I. -o $@ $(SRC) -lm\n\n"
                                "clean:\n\trm -f classify\n\n.PHONY: clean\n",
                                srcs);

@@ -234,10 +234,11 @@ int ratq_qop_derive_rescale(const ratq_qop *op, int k, ratq_rounding rounding, r
     case RATQ_QOP_DWCONV:
     case RATQ_QOP_FC:
         for (int c = 0; c < op->n_rescale; c++)
-            if (ratq_rescale_from_real(op->s_x * op->s_w[c] / op->s_y, k, &out[c])) return -1;
+            if (ratq_rescale_from_real(ratq_conv_multiplier(op->s_x, op->s_w[c], op->s_y), k, &out[c])) return -1;
         return 0;
     case RATQ_QOP_GAP:
-        return ratq_rescale_from_real(op->s_x / (op->s_y * (double)(op->shape.in_h * op->shape.in_w)), k, &out[0]);
+        return ratq_rescale_from_real(
+            ratq_gap_multiplier(op->s_x, op->s_y, (int64_t)op->shape.in_h * op->shape.in_w), k, &out[0]);
     case RATQ_QOP_ADD: {
         ratq_add_params_s8 p;
         if (ratq_add_params_from_scales(op->s_x, op->z_x, op->s_x2, op->z_x2, op->s_y, op->z_y, k, rounding, &p))

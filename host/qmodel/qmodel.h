@@ -7,7 +7,7 @@
 //   activations  int8 asymmetric per tensor: real = S * (q - z), q in -128..127.
 //   bias         int32 with scale S_x * S_w[c] (BN already folded into the conv by the producer).
 //   ReLU6        no op of its own: the producing op's clamp [act_min, act_max]
-//                (ratq_activation_range_s8(RATQ_ACT_RELU6, S_y, z_y, ...) in kernels/math/rescale.h).
+//                (ratq_activation_range_s8(RATQ_ACT_RELU6, S_y, z_y, ...) in kernels/math/quant_grid.h).
 //   ADD          TFLite ADD int8 (ratq_add_s8_cpu, left_shift 20), GAP = TFLite MEAN over H,W
 //                (ratq_global_avgpool_s8_cpu), AVGPOOL = TFLite AVERAGE_POOL_2D (same scale/zero point in and out).
 //   rescalers    k-bit (m, s) from ratq_rescale_from_real at the model's k, one rounding mode for the whole model.
@@ -16,13 +16,13 @@
 //   the recommended input quantization is S_in = 1/128, z_in = -1, i.e. q = u8 - 128 in [-128, 127] and
 //   real = (q - z_in) * S_in = (u8 - 127) / 128 EXACTLY for every u8 0..255 (no clamp ever binds; the naive
 //   choice z = 0, q = u8 - 127 would need q = 128 for u8 = 255, which overflows int8).
-//   ratq_qmodel_input_from_u8 applies the general rule
+//   ratq_qmodel_input_from_u8 applies the general rule (ratq_quantize_input_s8, kernels/math/quant_grid.h)
 //       q = clamp(round_half_away((u8 - 127) / 128 / S_in) + z_in, -128, 127)   (computed in double)
 //   which for (1/128, -1) is exactly u8 - 128. Padding of the first conv is the input zero point (= real 0).
 //
 // Real multipliers (how (m, s) is re-derived from the stored real scales, ratq_qmodel_with_bits / append):
-//   CONV, DWCONV, FC   M[c] = (double)s_x * s_w[c] / s_y                 (left to right, in double)
-//   GAP                M    = (double)s_x / (s_y * (double)(in_h * in_w))
+//   CONV, DWCONV, FC   M[c] = s_x * s_w[c] / s_y          ratq_conv_multiplier (kernels/math/rescale.h)
+//   GAP                M    = s_x / (s_y * in_h * in_w)   ratq_gap_multiplier
 //   ADD                ratq_add_params_from_scales(s_x, z_x, s_x2, z_x2, s_y, z_y, k, rounding):
 //                      rescale[0] = input1, rescale[1] = input2, rescale[2] = output
 //   AVGPOOL            no rescaler

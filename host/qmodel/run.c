@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/io.h"
+#include "math/quant_grid.h"
 #include "qmodel/internal.h"
 
 #ifdef _OPENMP
@@ -81,10 +82,12 @@ static int run_images(const ratq_qmodel *m, const int8_t *input, int batch, int8
             ratq_add_params_s8 p;
             ratq_qop_add_params(m, op, &p);
             const int8_t *x2 = op->in2 < 0 ? input : buf[op->in2];
-            ratq_add_s8_cpu(count * batch, x, x2, &p, y);
+            ratq_add_s8_cpu(count * batch, x, x2, &p, y, NULL);
             break;
         }
-        case RATQ_QOP_GAP: ratq_global_avgpool_s8_cpu(batch, sh.in_h, sh.in_w, sh.in_c, x, -op->z_x, &rq, y); break;
+        case RATQ_QOP_GAP:
+            ratq_global_avgpool_s8_cpu(batch, sh.in_h, sh.in_w, sh.in_c, x, -op->z_x, &rq, y, NULL);
+            break;
         case RATQ_QOP_AVGPOOL: ratq_avgpool_s8_cpu(&sh, x, op->act_min, op->act_max, y); break;
         default: break; // unreachable: kinds are validated at append / load
         }
@@ -143,10 +146,7 @@ int ratq_qmodel_run(const ratq_qmodel *m, const int8_t *input, int batch, int8_t
 
 // q = clamp(round_half_away((u8 - 127) / 128 / S_in) + z_in, -128, 127), in double (qmodel.h).
 void ratq_qmodel_input_table(const ratq_qmodel *m, int8_t table[256]) {
-    for (int u = 0; u < 256; u++) {
-        const double q = round(((double)(u - 127) / 128.0) / m->input_scale) + m->input_zero_point;
-        table[u] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
-    }
+    for (int u = 0; u < 256; u++) table[u] = ratq_quantize_input_s8((uint8_t)u, m->input_scale, m->input_zero_point);
 }
 
 void ratq_qmodel_input_from_u8(const ratq_qmodel *m, const uint8_t *src, int64_t count, int8_t *dst) {

@@ -64,6 +64,12 @@ int ratq_quant_calibrate(ratq_qnet *q, const ratq_dataset *ds, int64_t limit, in
     }
     ratq_loader_destroy(ld);
     if (rc < 0) return -1;
+    const int bad = ratq_qnet_observe_first_bad(q);
+    if (bad >= 0) { // e.g. NaN activations from the weights: name the data and the layer
+        ratq_error("%s: calibration: %s: no finite values observed in the first %lld images", ratq_data_path(ds),
+                   q->ops[bad].name, (long long)done);
+        return -1;
+    }
     return ratq_qnet_observe_finish(q);
 }
 

@@ -5,25 +5,12 @@
 #include <string.h>
 
 #include "common/io.h"
+#include "math/quant_grid.h"
 #include "quant/qnet.h"
 
 static size_t op_out(const ratq_qnop *o) { return (size_t)o->oh * o->ow * o->oc; }
 
 static const ratq_qact *src_act(const ratq_qnet *q, int src) { return src >= 0 ? &q->ops[src].out : &q->in; }
-
-// M rounded UP to the k-bit grid (scale snapping): the smallest k-bit m 2^-s >= M.
-static int rescale_round_up(double M, int k, ratq_rescale *r) {
-    if (ratq_rescale_from_real(M, k, r) != 0) return -1;
-    if (r->m == 0) return 0;
-    if (ratq_rescale_to_real(*r) < M) {
-        r->m += 1;
-        if (r->m == (int32_t)((int64_t)1 << k)) {
-            r->m >>= 1;
-            r->s -= 1;
-        }
-    }
-    return 0;
-}
 
 int ratq_qnet_quantize(ratq_qnet *q, const ratq_quant_options *opt) {
     if (!q->calibrated) {
@@ -54,12 +41,12 @@ int ratq_qnet_quantize(ratq_qnet *q, const ratq_quant_options *opt) {
             continue;
         }
         if (o->kind == RATQ_QN_GAP) {
-            double hw = (double)o->h * o->w;
-            if (ratq_rescale_from_real(sx / (sy * hw), opt->k, &o->gap_rs) != 0) {
+            const int64_t hw = (int64_t)o->h * o->w;
+            if (ratq_rescale_from_real(ratq_gap_multiplier(sx, sy, hw), opt->k, &o->gap_rs) != 0) {
                 ratq_error("quantize: %s: mean multiplier out of range", o->name);
                 return -1;
             }
-            o->ratio_a = (float)(sy * ratq_rescale_to_real(o->gap_rs) * hw / sx);
+            o->ratio_a = (float)(sy * ratq_rescale_to_real(o->gap_rs) * (double)hw / sx);
             continue;
         }
         const float *w = q->params + o->w_off, *b = q->params + o->b_off;
@@ -76,32 +63,28 @@ int ratq_qnet_quantize(ratq_qnet *q, const ratq_quant_options *opt) {
                 }
                 if (a > amax) amax = a;
             }
-            double sw = amax > 0 ? (double)(float)(amax / 127.0) : 1.0;
-            if (sw * 127.0 < amax) sw = nextafter(sw, 1e300); // float rounding must not clip
+            double sw = ratq_weight_scale_s8(amax);
             ratq_rescale r;
-            double M = sx * sw / sy;
+            const double M = ratq_conv_multiplier(sx, sw, sy);
             if (opt->snap) {
-                if (rescale_round_up(M, opt->k, &r) != 0) goto range;
-                if (r.m) sw = ratq_rescale_to_real(r) * sy / sx;
+                if (ratq_rescale_from_real_up(M, opt->k, &r) != 0) goto range;
+                if (r.m) sw = ratq_weight_scale_snapped(r, sx, sy);
             } else if (ratq_rescale_from_real(M, opt->k, &r) != 0)
                 goto range;
             o->w_scale[c] = sw;
             o->rs[c] = r;
             o->ratio[c] = (float)(sy * ratq_rescale_to_real(r) / (sx * sw));
             for (int j = 0; j < o->per_oc; j++) {
-                size_t idx = base + j * stride;
-                double v = round((double)w[idx] / sw);
-                v = v < -127 ? -127 : (v > 127 ? 127 : v);
-                o->wq[idx] = (int8_t)v;
-                o->wr[idx] = (float)(v * sw);
+                const size_t idx = base + j * stride;
+                const int8_t v = ratq_quantize_weight_s8((double)w[idx], sw);
+                o->wq[idx] = v;
+                o->wr[idx] = ratq_dequantize_weight_s8(v, sw);
                 o->wd[idx] = v;
             }
-            double bv = round((double)b[c] / (sx * sw));
-            if (!(fabs(bv) < 1e300)) {
+            if (ratq_quantize_bias_s32((double)b[c], sx, sw, &o->bq[c]) != 0) {
                 ratq_error("quantize: %s: bias of channel %d is not finite", o->name, c);
                 return -1;
             }
-            o->bq[c] = bv < INT32_MIN ? INT32_MIN : (bv > INT32_MAX ? INT32_MAX : (int32_t)bv);
             continue;
         range:
             ratq_error("quantize: %s: channel %d: multiplier %g out of range for %d bits", o->name, c, M, opt->k);
@@ -130,7 +113,7 @@ const int8_t *ratq_qnet_forward(ratq_qnet *q, const uint8_t *img, int n) {
     if (ratq_qnet_reserve(q, n) != 0) return NULL;
     q->last_n = n;
     size_t nin = (size_t)n * q->resolution * q->resolution * q->in_c;
-    for (size_t i = 0; i < nin; i++) q->qin[i] = (int8_t)(img[i] - 128); // real (q + 1)/128 = (u8 - 127)/128
+    for (size_t i = 0; i < nin; i++) q->qin[i] = ratq_input_s8_from_u8(img[i]); // real (q + 1)/128 = (u8 - 127)/128
     for (int i = 0; i < q->n_ops; i++) {
         ratq_qnop *o = &q->ops[i];
         const ratq_qact *xa = src_act(q, o->src);
@@ -145,31 +128,12 @@ const int8_t *ratq_qnet_forward(ratq_qnet *q, const uint8_t *img, int n) {
         case RATQ_QN_FC:
             ratq_qnet_op_acc(q, o, x, xa->zp, n, q->acc);
             break;
-        case RATQ_QN_GAP:
-            // the engine's op, then the same accumulator (sum of (x - z_x)) for the STE mask
-            ratq_global_avgpool_s8_cpu(n, o->h, o->w, o->c, x, -xa->zp, &rq, y);
-            for (int b = 0; b < n; b++)
-                for (int c = 0; c < o->c; c++) {
-                    int64_t acc = 0;
-                    for (int p = 0; p < o->h * o->w; p++) acc += x[((int64_t)b * o->h * o->w + p) * o->c + c] - xa->zp;
-                    mk[(int64_t)b * o->c + c] = (uint8_t)ratq_requantize_ste_mask(
-                        ratq_sat_i32(acc), o->gap_rs, o->out.zp, o->out.lo, o->out.hi, q->opt.rounding);
-                }
+        case RATQ_QN_GAP: // the engine's ops, which also write the STE mask
+            ratq_global_avgpool_s8_cpu(n, o->h, o->w, o->c, x, -xa->zp, &rq, y, mk);
             continue;
-        case RATQ_QN_ADD: {
-            const int8_t *b = o->src2 >= 0 ? q->q[o->src2] : q->qin;
-            const ratq_add_params_s8 *p = &o->addp;
-            ratq_add_s8_cpu(cnt, x, b, p, y);
-            // mask: the engine's intermediates (int_ops.h ADD), output stage through ratq_requantize_ste_mask
-            const int32_t lift = (int32_t)1 << p->left_shift;
-            for (int64_t j = 0; j < cnt; j++) {
-                int64_t s = (int64_t)ratq_scale((x[j] + p->input1_offset) * lift, p->input1, p->rounding) +
-                            ratq_scale((b[j] + p->input2_offset) * lift, p->input2, p->rounding);
-                mk[j] = (uint8_t)ratq_requantize_ste_mask(ratq_sat_i32(s), p->output, p->output_offset, p->act_min,
-                                                          p->act_max, p->rounding);
-            }
+        case RATQ_QN_ADD:
+            ratq_add_s8_cpu(cnt, x, o->src2 >= 0 ? q->q[o->src2] : q->qin, &o->addp, y, mk);
             continue;
-        }
         }
         ratq_requantize_s8_cpu(q->acc, cnt, o->oc, &rq, y);
         ratq_requantize_mask_cpu(q->acc, cnt, o->oc, &rq, mk);
@@ -180,11 +144,11 @@ const int8_t *ratq_qnet_forward(ratq_qnet *q, const uint8_t *img, int n) {
 void ratq_qnet_logits(const ratq_qnet *q, float *out) {
     const ratq_qnop *o = &q->ops[q->n_ops - 1];
     size_t cnt = (size_t)q->last_n * o->oc;
-    for (size_t i = 0; i < cnt; i++) out[i] = o->out.scale * (float)(q->q[q->n_ops - 1][i] - o->out.zp);
+    for (size_t i = 0; i < cnt; i++) out[i] = ratq_dequantize_s8(q->q[q->n_ops - 1][i], o->out.scale, o->out.zp);
 }
 
 static void dequant(const int8_t *x, size_t cnt, const ratq_qact *a, float *out) {
-    for (size_t i = 0; i < cnt; i++) out[i] = a->scale * (float)(x[i] - a->zp);
+    for (size_t i = 0; i < cnt; i++) out[i] = ratq_dequantize_s8(x[i], a->scale, a->zp);
 }
 
 int ratq_qnet_backward(ratq_qnet *q, const float *dlogits) {

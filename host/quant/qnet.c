@@ -330,23 +330,29 @@ void ratq_qnet_observe_reset(ratq_qnet *q) {
     }
 }
 
+int ratq_qnet_observe_first_bad(const ratq_qnet *q) {
+    for (int i = 0; i < q->n_ops; i++) {
+        const ratq_qnop *o = &q->ops[i];
+        if (!(o->obs_min <= o->obs_max) || !isfinite(o->obs_min) || !isfinite(o->obs_max)) return i;
+    }
+    return -1;
+}
+
 int ratq_qnet_observe_finish(ratq_qnet *q) {
+    const int bad = ratq_qnet_observe_first_bad(q);
+    if (bad >= 0) {
+        ratq_error("quantize: %s: no finite calibration values observed", q->ops[bad].name);
+        return -1;
+    }
     for (int i = 0; i < q->n_ops; i++) {
         ratq_qnop *o = &q->ops[i];
-        if (!(o->obs_min <= o->obs_max) || !isfinite(o->obs_min) || !isfinite(o->obs_max)) {
-            ratq_error("quantize: %s: no finite calibration values observed", o->name);
-            return -1;
-        }
         double lo = o->obs_min < 0 ? o->obs_min : 0, hi = o->obs_max > 0 ? o->obs_max : 0;
         if (o->act == RATQ_ACT_RELU6) {
             lo = 0;
             if (hi > 6) hi = 6;
         }
-        float s = hi > lo ? (float)((hi - lo) / 255.0) : 1.0f / 255.0f;
-        double z = round(-128.0 - lo / (double)s);
-        o->out.scale = s;
-        o->out.zp = (int32_t)(z < -128 ? -128 : (z > 127 ? 127 : z));
-        ratq_activation_range_s8(o->act, s, o->out.zp, &o->out.lo, &o->out.hi);
+        ratq_activation_grid_s8(lo, hi, &o->out.scale, &o->out.zp);
+        ratq_activation_range_s8(o->act, o->out.scale, o->out.zp, &o->out.lo, &o->out.hi);
     }
     q->calibrated = 1;
     return 0;

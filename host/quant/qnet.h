@@ -4,29 +4,32 @@
 // integer ops with float "master" weights) -> calibration (activation ranges) -> quantization (int8 weights,
 // int32 biases, k-bit rescalers) -> integer forward / STE backward / export (host/quant/to_qmodel.c).
 //
-// Quantization scheme (the seed's, also LiteRT's):
+// Quantization scheme (the seed's, also LiteRT's); the grids are kernels/math/quant_grid.h, the multipliers
+// kernels/math/rescale.h and add_s8.h:
 //   network input   u8 image -> q = u8 - 128, int8, scale 1/128, zero point -1: real (q + 1)/128 = (u8 - 127)/128,
-//                   exactly the EfficientNet-Lite preprocessing.
-//   weights         int8 symmetric per output channel: S_w[o] = max_j |W[o][j]| / 127 (1 if the channel is all
-//                   zero), q_w = clamp(round(W / S_w), -127, 127) (round half away from zero).
-//   biases          int32: q_b[o] = sat32(round(b[o] / (S_x * S_w[o]))).
-//   activations     int8 asymmetric per tensor (scale S, zero point z); ReLU6 is the clamp range
-//                   ratq_activation_range_s8(RELU6, S, z) (kernels/math/rescale.h).
+//                   exactly the EfficientNet-Lite preprocessing (ratq_input_s8_from_u8).
+//   weights         int8 symmetric per output channel: S_w[o] = max_j |W[o][j]| / 127 rounded to float, never
+//                   below it (1 if the channel is all zero; ratq_weight_scale_s8), q_w = clamp(round(W / S_w),
+//                   -127, 127) (round half away from zero; ratq_quantize_weight_s8).
+//   biases          int32: q_b[o] = sat32(round(b[o] / (S_x * S_w[o]))) (ratq_quantize_bias_s32).
+//   activations     int8 asymmetric per tensor (scale S, zero point z; ratq_activation_grid_s8); ReLU6 is the
+//                   clamp range ratq_activation_range_s8(RELU6, S, z).
 //   CONV/DW/FC      acc = q_b[o] + sum (q_x - z_x) q_w;  y = clamp(R(acc * m[o] 2^-s[o]) + z_y, lo, hi) with
-//                   (m, s) = ratq_rescale_from_real(M[o] = S_x S_w[o] / S_y, k) (products in double of the
-//                   float32 scales).
+//                   (m, s) = ratq_rescale_from_real(M[o] = ratq_conv_multiplier(S_x, S_w[o], S_y), k) (in double
+//                   from the float32 scales).
 //   ADD             TFLite ADD (ratq_add_params_from_scales, left shift 20, three k-bit rescalers).
-//   GAP             TFLite MEAN: acc = sum_hw (q_x - z_x), M = S_x / (S_y H W), per tensor, k bits.
+//   GAP             TFLite MEAN: acc = sum_hw (q_x - z_x), M = ratq_gap_multiplier(S_x, S_y, H W), per tensor.
 //   Scale snapping (option): S_w[o] is enlarged so that M[o] is exactly a k-bit m 2^-s: M0 = S_x S_w0 / S_y
-//                   rounded UP to the k-bit grid (ratq_rescale_from_real, then m += 1 if it rounded down, with
-//                   the carry m = 2^k -> 2^(k-1), s - 1), S_w = M_k S_y / S_x >= S_w0, so no weight clips and
-//                   the weights absorb the rescale error (the k-bit ratio below becomes 1).
+//                   rounded UP to the k-bit grid (ratq_rescale_from_real_up, with its carry), S_w = M_k S_y / S_x
+//                   >= S_w0 (ratq_weight_scale_snapped), so no weight clips and the weights absorb the rescale
+//                   error (the k-bit ratio below becomes 1).
 //
 // Calibration (ratq_qnet_calibrate): the float folded network runs on the calibration images; each op output
 // keeps the running min and max over all images (plain min/max observer, no percentile, no EMA). The range
 // [min(mn, 0), max(mx, 0)] (ReLU6 outputs: [0, min(mx, 6)]) gives S = (hi - lo) / 255 (1/255 if hi == lo) and
-// z = clamp(round(-128 - lo / S), -128, 127), so that real 0 is exactly representable (q = z). The ranges stay
-// fixed afterwards (RAT re-derives weight scales and (m, s) every step, not the activation ranges).
+// z = clamp(round(-128 - lo / S), -128, 127) (ratq_activation_grid_s8), so that real 0 is exactly representable
+// (q = z). The ranges stay fixed afterwards (RAT re-derives weight scales and (m, s) every step, not the activation
+// ranges).
 //
 // Fake-quant forward (ratq_qnet_forward): computes EXACTLY what the integer engine computes. CONV (groups 1)
 // and FC accumulate in double with OpenBLAS dgemm over integer-valued operands (q_x - z_x) and q_w (im2col for
@@ -35,8 +38,8 @@
 // int32 as the engine (host/quant/acc.c). Depthwise and grouped convs, and everything when built without OpenBLAS,
 // use the engine's own accumulators ratq_*_acc_s32_cpu. No float32 arithmetic is involved in the integer
 // forward, so the float32 2^24 limit does not apply; tests/cpu/test_quant_exact.c checks it against the engine.
-// Then ratq_requantize_s8_cpu / ratq_requantize_mask_cpu per element, ratq_add_s8_cpu, ratq_global_avgpool_s8_cpu.
-// It keeps every op's int8 output and STE mask for the backward.
+// Then ratq_requantize_s8_cpu / ratq_requantize_mask_cpu per element, ratq_add_s8_cpu, ratq_global_avgpool_s8_cpu
+// (the last two write their STE masks themselves). It keeps every op's int8 output and STE mask for the backward.
 //
 // STE backward (ratq_qnet_backward), float32, gradients w.r.t. the dequantized values x_r = S (q - z):
 //   CONV/DW/FC: the rounding of weights, activations and the rescale passes the gradient as identity, the clamp
@@ -48,8 +51,8 @@
 //     Scales and (m, s) are treated as constants (re-derived from the weights every step by ratq_qnet_quantize).
 //   ADD: y_r ~ r_a a_r + r_b b_r, r_a = S_y Mo M1 2^20 / S_a (likewise b), da_r = dy_r mask r_a.
 //   GAP: y_r ~ r * mean_hw(x_r), r = S_y M H W / S_x, dx_r = dy_r mask r / (H W).
-//   ADD and GAP masks: 1 where the value before the output clamp lies in [lo, hi] (computed with the shared
-//   ratq_scale / ratq_requantize_ste_mask of rescale.h on the same intermediates as the engine).
+//   ADD and GAP masks: 1 where the value before the output clamp lies in [lo, hi] (written by the engine's
+//   ratq_add_s8_cpu / ratq_global_avgpool_s8_cpu through ratq_requantize_masked).
 #ifndef RATQ_HOST_QUANT_NET_H
 #define RATQ_HOST_QUANT_NET_H
 
@@ -58,6 +61,7 @@
 
 #include "cpu/float_ops.h"
 #include "cpu/int_ops.h"
+#include "math/quant_grid.h" // ratq_activation, the quantization grids
 #include "models/efficientnet_lite.h"
 
 typedef enum { RATQ_QN_CONV = 0, RATQ_QN_DWCONV, RATQ_QN_FC, RATQ_QN_ADD, RATQ_QN_GAP } ratq_qnop_kind;
@@ -140,6 +144,8 @@ const float *ratq_qnet_float_forward(ratq_qnet *q, const uint8_t *img, int n, in
 // Reset observers; after observing, turn them into activation quantization (see above).
 void ratq_qnet_observe_reset(ratq_qnet *q);
 int ratq_qnet_observe_finish(ratq_qnet *q);
+// The first op whose observer saw no finite value (-1: none), which ratq_qnet_observe_finish would refuse.
+int ratq_qnet_observe_first_bad(const ratq_qnet *q);
 
 // Copy the activation quantization of src into dst (same op list, e.g. a teacher built from the same model).
 // Returns 0, or -1 after an error line if the op lists differ.

@@ -321,7 +321,7 @@ const int8_t *ratq_qnet_cuda_forward(ratq_qnet_cuda *g, const ratq_qnet *q, cons
 void ratq_qnet_cuda_logits(const ratq_qnet_cuda *g, const ratq_qnet *q, float *out) {
     const ratq_qact *a = &q->ops[q->n_ops - 1].out;
     const size_t cnt = (size_t)g->last_n * g->classes;
-    for (size_t i = 0; i < cnt; i++) out[i] = ratq_qnet_dequant(g->h_logits[i], a->scale, a->zp);
+    for (size_t i = 0; i < cnt; i++) out[i] = ratq_dequantize_s8(g->h_logits[i], a->scale, a->zp);
 }
 
 int ratq_qnet_cuda_download_op(const ratq_qnet_cuda *g, const ratq_qnet *q, int op, int8_t *out, uint8_t *mask) {

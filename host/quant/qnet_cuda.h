@@ -1,7 +1,7 @@
 // host/quant/qnet_cuda.h — the fake-quant (Rescale-Aware Training) network's forward and STE backward on one GPU, the
 // twin of ratq_qnet_forward / ratq_qnet_backward (host/quant/fake.c; formulas and layouts in host/quant/qnet.h).
 //
-// Division of work (one training step, host/train/rat_train.c):
+// Division of work (one training step of the host step table, host/train/rat_step_host.c):
 //   CPU   ratq_qnet_quantize (weight scales, int8 weights, int32 biases, k-bit (m, s), ratios, dequantized
 //         weights), the loss, gradient accumulation over micro-batches, the rank all-reduce, the optimizer;
 //   GPU   ratq_qnet_cuda_upload_quantized (the quantized parameters of this step), the integer forward of a

@@ -8,20 +8,13 @@
 
 #include "cpu/float_ops.h"
 #include "common/io.h"
+#include "math/splitmix64.h"
 #include "quant/calib_eval.h"
 
 ratq_float_train_config ratq_float_train_config_default(void) {
     ratq_float_train_config c = {.arch = "tiny", .num_classes = 10, .resolution = 32, .images = 0, .epochs = 6,
                                  .batch = 32, .lr = 0.05, .bn_momentum = 0.1f, .seed = 4242, .progress = 0};
     return c;
-}
-
-// splitmix64: one 64-bit draw per call.
-static uint64_t mix64(uint64_t *st) {
-    uint64_t z = (*st += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 uint8_t *ratq_load_images_u8(const ratq_dataset *ds, int64_t n, int resolution, int32_t *labels) {
@@ -74,7 +67,7 @@ int ratq_float_train(ratq_effnet *m, const ratq_dataset *ds, const ratq_float_tr
                                                   : L->conv.kh * L->conv.kw * L->conv.ic;
         double a = sqrt(6.0 / fan_in);
         for (size_t j = 0; j < t->count; j++) {
-            double u = (double)(mix64(&rs) >> 11) * 0x1.0p-53;
+            double u = (double)(ratq_splitmix64_next(&rs) >> 11) * 0x1.0p-53;
             m->params[t->offset + j] = (float)((2 * u - 1) * a);
         }
     }
@@ -113,7 +106,14 @@ int ratq_float_train(ratq_effnet *m, const ratq_dataset *ds, const ratq_float_tr
         }
         for (int j = 0; j < B; j++) correct += ratq_quant_argmax_f32(lg + (size_t)j * classes, classes) == lb[j];
         ratq_xent_params xp = {.n = B, .classes = classes, .label_smoothing = 0};
-        loss_sum += ratq_softmax_xent_cpu(&xp, lg, lb, dl);
+        const double loss = ratq_softmax_xent_cpu(&xp, lg, lb, dl);
+        if (!isfinite(loss)) { // diverged: stop before the update, nothing is saved
+            ratq_error("train: step %lld (epoch %lld): loss is %g: training diverged and stopped (try a lower --lr)",
+                       (long long)t, (long long)e, loss);
+            rc = -1;
+            break;
+        }
+        loss_sum += loss;
         if (ratq_effnet_backward(m, dl) != 0) {
             rc = -1;
             break;

@@ -35,7 +35,8 @@ typedef struct {
     double last_acc;  // training accuracy of the last epoch (fraction)
 } ratq_float_train_stats;
 
-// Build m (initialised here) and train it on ds. Returns 0, or -1 after an error line (m freed).
+// Build m (initialised here) and train it on ds. A non-finite loss stops training at that step (error line naming
+// the step). Returns 0, or -1 after an error line (m freed).
 int ratq_float_train(ratq_effnet *m, const ratq_dataset *ds, const ratq_float_train_config *cfg,
                      ratq_float_train_stats *st);
 

@@ -25,7 +25,11 @@
 //      (RATQ_TEACHER_INT32: a copy of the initial weights quantized at k = 31, fixed);
 //   4. STE backward (ratq_qnet_backward); 5. SGD (float_ops ratq_sgd_step_cpu, momentum, weight decay) or AdamW
 //      (ratq_adamw_step_cpu, step t + 1) with lr = ratq_lr_at(cosine schedule with linear warm-up, step t).
-// The log (JSON lines, one per step) holds step, epoch, loss, batch accuracy, lr.
+// The log (JSON lines, one per step, rank 0) holds step, epoch, loss, batch accuracy, lr; a failed write is an
+// error. A resume cuts the log back to the checkpoint's step before appending, so no step is logged twice.
+// A non-finite loss (after the rank all-reduce) stops training before that step's update, naming the step; a
+// non-finite weight after an update stops it too. Nothing non-finite is saved (checkpoints, .ratqm, .ratqw).
+// The step itself (quantize, micro-batches, update) goes through the table of host/train/rat_step.h.
 //
 // Checkpoints (host/train/checkpoint.c) hold the master weights, the optimizer state (SGD momentum / AdamW m and v), the activation quantization of
 // every op, the next step and the run's seed/config; the data order is a pure function of (seed, epoch) and
@@ -87,18 +91,22 @@ typedef struct {
     int finished;         // all steps done
 } ratq_rat_stats;
 
-// Train q (calibrated; quantization options in *opt) on ds. teacher: a float qnet (RATQ_TEACHER_FLOAT, same
-// architecture, weights as q's initial ones), or NULL (the trainer builds the int32 teacher itself from q for
-// RATQ_TEACHER_INT32). On return q is quantized from the final weights. Returns 0 or -1 after an error line.
+// Train q (calibrated; quantization options in *opt) on ds. teacher (same architecture and calibration as q,
+// NULL for RATQ_TEACHER_NONE): the float folded network (RATQ_TEACHER_FLOAT) or the int8 network quantized at
+// k = 31 (RATQ_TEACHER_INT32), e.g. from ratq_rat_pipeline (host/train/rat_pipeline.h). On return q is quantized
+// from the final weights. Returns 0 or -1 after an error line.
 int ratq_rat_train(ratq_qnet *q, const ratq_quant_options *opt, ratq_qnet *teacher, const ratq_dataset *ds,
                    const ratq_rat_config *cfg, ratq_rat_stats *stats);
 
 // ---- checkpoints (host/train/checkpoint.c) ----
 // File layout (little-endian): "RATQCKP1" | u32 version 2 | u32 n_ops | u64 n_params | i64 next_step |
-//   u64 seed | i64 global_batch (images per step over all ranks; version 1 files lack it: 0 = unknown) | i32 k | i32 rounding | i32 snap | i32 optimizer (0 SGD, 1 AdamW) |
-//   per op {f32 scale, i32 zp, i32 lo, i32 hi} | f32 params[n_params] | f32 state1[n_params] (SGD momentum /
-//   AdamW m) | AdamW only: f32 state2[n_params] (v) | u64 file_size. Written atomically (common/io.h).
-// state2 is NULL for SGD.
+//   u64 seed | i64 global_batch (images per step over all ranks; version 1 files lack it: 0 = unknown) | i32 k |
+//   i32 rounding | i32 snap | i32 optimizer (0 SGD, 1 AdamW) | per op {f32 scale, i32 zp, i32 lo, i32 hi} |
+//   f32 params[n_params] | f32 state1[n_params] (SGD momentum / AdamW m) | AdamW only: f32 state2[n_params] (v) |
+//   "CRC1" | u32 crc (zlib CRC-32 of every byte before it, the tag included) | u64 file_size.
+// Written atomically (common/io.h), never with a non-finite value. The loader verifies the CRC first (a mismatch:
+// "FILE: checksum: ..."); files written before the checksum existed (8 bytes shorter, no "CRC1") still load, with
+// their values checked for NaN / Inf. state2 is NULL for SGD.
 typedef struct {
     int64_t next_step;
     uint64_t seed;

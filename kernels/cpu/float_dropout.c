@@ -2,17 +2,11 @@
 // The mask is a pure function of (seed, stream, step, index), so the backward regenerates it.
 #include "cpu/float_internal.h"
 #include "cpu/float_ops.h"
-
-// splitmix64 (Steele, Lea, Flood 2014): z += golden gamma, then the variant-13 finalizer.
-static inline uint64_t splitmix64(uint64_t z) {
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
+#include "math/splitmix64.h"
 
 float ratq_rng_u01(uint64_t seed, uint64_t stream, uint64_t step, uint64_t index) {
-    uint64_t h = splitmix64(splitmix64(splitmix64(splitmix64(seed ^ 0x9E3779B97F4A7C15ull) ^ stream) ^ step) ^ index);
+    const uint64_t h = ratq_splitmix64(
+        ratq_splitmix64(ratq_splitmix64(ratq_splitmix64(seed ^ RATQ_SPLITMIX64_GAMMA) ^ stream) ^ step) ^ index);
     return (float)(h >> 40) * (1.0f / 16777216.0f); // 24 bits: exact in float, in [0, 1)
 }
 

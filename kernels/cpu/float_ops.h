@@ -206,7 +206,7 @@ void ratq_global_avgpool_bwd_ref(const ratq_pool_params *p, const float *dy, flo
 // Counter-based RNG (stateless, so the backward regenerates the forward's mask and no mask is stored):
 //   u = ratq_rng_u01(seed, stream, step, index) in [0, 1), a multiple of 2^-24:
 //   h = sm(sm(sm(sm(seed ^ 0x9E3779B97F4A7C15) ^ stream) ^ step) ^ index);  u = (h >> 40) * 2^-24
-//   with sm = splitmix64 (z += 0x9E3779B97F4A7C15, then the variant-13 finalizer). Deterministic given
+//   with sm = ratq_splitmix64 (kernels/math/splitmix64.h: mix13(z + 0x9E3779B97F4A7C15)). Deterministic given
 //   (seed, stream, step, index) on every platform. stream = layer id, step = training step.
 // Dropout (per element, index = element position): keep iff u >= drop_prob; y = keep ? x / (1 - drop_prob) : 0.
 // Drop-connect / stochastic depth (per sample, index = sample n, the mask covers all per_sample elements of

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "math/add_s8.h"        // ratq_add_params_s8, ratq_add_acc_s8
 #include "math/conv_geometry.h" // ratq_same_padding, ratq_conv_out_size
 #include "math/rescale.h"
 
@@ -74,25 +75,12 @@ void ratq_depthwise_s8_cpu(const ratq_conv_shape *sh, const int8_t *in, int32_t 
 void ratq_fc_s8_cpu(int batch, int depth, int out_c, const int8_t *in, int32_t input_offset, const int8_t *w,
                     int32_t filter_offset, const int32_t *bias, const ratq_requant_s8 *rq, int8_t *out);
 
-// --- residual add, TFLite ADD semantics (int8) ---
-//   a' = (a + input1_offset) * 2^left_shift,   b' likewise
-//   y  = clamp(R(R(a' * M1) + R(b' * M2), Mo) + output_offset, act_min, act_max)
-// with M1 = S_a/(2 max(S_a,S_b)), M2 = S_b/(2 max(S_a,S_b)), Mo = 2 max(S_a,S_b)/(2^left_shift S_y)
-// (TFLite uses left_shift = 20 for int8). R is the rounding mode applied by ratq_scale.
-typedef struct {
-    int32_t input1_offset, input2_offset; // -z_a, -z_b
-    int32_t left_shift;
-    ratq_rescale input1, input2, output;
-    int32_t output_offset;
-    int32_t act_min, act_max;
-    ratq_rounding rounding;
-} ratq_add_params_s8;
-
-// Derive the three rescalers (each cut to k bits) from the real scales, as TFLite's Prepare does.
-// Returns 0, or -1 if a multiplier is out of range (e.g. a scale <= 0 or NaN).
-int ratq_add_params_from_scales(double s_a, int32_t z_a, double s_b, int32_t z_b, double s_y, int32_t z_y,
-                                int k, ratq_rounding rounding, ratq_add_params_s8 *p);
-void ratq_add_s8_cpu(int64_t count, const int8_t *a, const int8_t *b, const ratq_add_params_s8 *p, int8_t *out);
+// --- residual add, TFLite ADD semantics (int8): formula, ratq_add_params_s8 and ratq_add_params_from_scales in
+// kernels/math/add_s8.h. y[i] = ratq_requantize(ratq_add_acc_s8(a[i], b[i], p), p->output, ...).
+// mask (may be NULL = not stored): the STE mask of the output requantization, one uint8 (0/1) per element
+// (ratq_requantize_ste_mask of ratq_add_acc_s8), as the CUDA twin.
+void ratq_add_s8_cpu(int64_t count, const int8_t *a, const int8_t *b, const ratq_add_params_s8 *p, int8_t *out,
+                     uint8_t *mask);
 
 // --- average pool, TFLite AVERAGE_POOL_2D int8 semantics (input and output share scale and zero point) ---
 //   n = number of window taps inside the input; avg = sum > 0 ? (sum + n/2)/n : (sum - n/2)/n
@@ -100,10 +88,12 @@ void ratq_add_s8_cpu(int64_t count, const int8_t *a, const int8_t *b, const ratq
 void ratq_avgpool_s8_cpu(const ratq_conv_shape *sh, const int8_t *in, int32_t act_min, int32_t act_max, int8_t *out);
 
 // --- global average pool, TFLite MEAN over H,W (int8) ---
-//   acc = sum_{h,w} (x + input_offset);  y = clamp(R(acc * M) + output_offset, act_min, act_max)
-// with the rescaler M = S_x / (S_y * H * W) in rq (per-tensor). Output [batch][c].
+//   acc = sat32(sum_{h,w} (x + input_offset));  y = clamp(R(acc * M) + output_offset, act_min, act_max)
+// with the rescaler M = ratq_gap_multiplier(S_x, S_y, H*W) in rq->rescale[0] (per-tensor, whatever
+// rq->per_channel says). Output [batch][c]. mask (may be NULL): the STE mask of the output requantization,
+// [batch][c], as the CUDA twin.
 void ratq_global_avgpool_s8_cpu(int batch, int h, int w, int c, const int8_t *in, int32_t input_offset,
-                                const ratq_requant_s8 *rq, int8_t *out);
+                                const ratq_requant_s8 *rq, int8_t *out, uint8_t *mask);
 
 // --- clamp (ReLU / ReLU6 through the quantized range), in place ---
 void ratq_clamp_s8_cpu(int64_t count, int8_t *x, int32_t act_min, int32_t act_max);

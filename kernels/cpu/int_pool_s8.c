@@ -25,13 +25,16 @@ void ratq_avgpool_s8_cpu(const ratq_conv_shape *sh, const int8_t *in, int32_t ac
 }
 
 void ratq_global_avgpool_s8_cpu(int batch, int h, int w, int c, const int8_t *in, int32_t input_offset,
-                                const ratq_requant_s8 *rq, int8_t *out) {
+                                const ratq_requant_s8 *rq, int8_t *out, uint8_t *mask) {
     for (int n = 0; n < batch; n++)
         for (int ch = 0; ch < c; ch++) {
             int64_t acc = 0;
             for (int i = 0; i < h * w; i++) acc += in[((int64_t)n * h * w + i) * c + ch] + input_offset;
-            out[(int64_t)n * c + ch] = (int8_t)ratq_requantize(ratq_sat_i32(acc), rq->rescale[0], rq->output_offset,
-                                                               rq->act_min, rq->act_max, rq->rounding);
+            uint8_t m;
+            out[(int64_t)n * c + ch] = (int8_t)ratq_requantize_masked(ratq_sat_i32(acc), rq->rescale[0],
+                                                                      rq->output_offset, rq->act_min, rq->act_max,
+                                                                      rq->rounding, &m);
+            if (mask) mask[(int64_t)n * c + ch] = m;
         }
 }
 

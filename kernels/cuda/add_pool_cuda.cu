@@ -1,7 +1,7 @@
 // add_pool_cuda.cu — residual add and global average pool with their output rescalers, twins of
 // ratq_add_s8_cpu and ratq_global_avgpool_s8_cpu (kernels/cpu/int_ops.h for the formulas).
 //   add: one thread per element; the value entering the output requantization is ratq_add_acc_s8
-//        (epilogue.cuh, the CPU's formula), then the fused epilogue with the per-tensor output rescaler.
+//        (kernels/math/add_s8.h, as the CPU twin), then the fused epilogue with the per-tensor output rescaler.
 //   GAP: one thread per (image, channel), channel fastest (a warp reads 32 consecutive channels of a pixel);
 //        acc = sum over h*w of (x + input_offset) in int64 (exact), saturated to int32, then the epilogue with
 //        rq->rescale[0] (per-tensor, as the CPU twin).

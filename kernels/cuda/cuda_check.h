@@ -31,6 +31,17 @@
         }                                                                                                             \
     } while (0)
 
+// NCCL calls (include <nccl.h> before using it; this header does not, so builds without NCCL need no NCCL headers).
+#define NCCL_CHECK(stmt)                                                                                              \
+    do {                                                                                                              \
+        ncclResult_t nr_ = (stmt);                                                                                    \
+        if (nr_ != ncclSuccess) {                                                                                     \
+            fprintf(stderr, "ratq: NCCL error at %s:%d: %s: %s\n", __FILE__, __LINE__, #stmt,                         \
+                    ncclGetErrorString(nr_));                                                                         \
+            exit(1);                                                                                                  \
+        }                                                                                                             \
+    } while (0)
+
 // Number of CUDA devices, 0 when there is no driver or no device (never exits).
 static inline int ratq_cuda_device_count(void) {
     int n = 0;

@@ -6,22 +6,22 @@
 //     t    = R(acc * m[c] * 2^-s[c]) + output_offset          (ratq_scale, kernels/math/rescale.h; 64-bit)
 //     y    = clamp(t, act_min, act_max)                         == ratq_requantize(acc, ...)
 //     mask = act_min <= t <= act_max                            == ratq_requantize_ste_mask(acc, ...)
-// The scale is evaluated once and both results derived from it; the composition is exactly the one in
-// rescale.h (tests/cpu/test_cuda_epilogue_host.cu checks it against ratq_requantize / ratq_requantize_ste_mask
-// over every rounding mode, k in 1..31 and edge accumulators).
+// i.e. ratq_requantize_masked (rescale.h), which evaluates the scale once and derives both results from it
+// (tests/cpu/test_cuda_epilogue_host.cu checks it against ratq_requantize / ratq_requantize_ste_mask over every
+// rounding mode, k in 1..31 and edge accumulators).
 //
 // STE mask layout: one uint8 (0 or 1) per output element, same index as the int8 output ([...][out_c], NHWC).
 // Chosen over bit packing because each output is written by exactly one thread with no read-modify-write of
 // shared words (any tiling, any out_c, no atomics, no pre-zeroing), and the layout is the one of the CPU twin
 // ratq_requantize_mask_cpu, so tests compare the buffers directly. A NULL mask pointer skips the store.
 //
-// Also here: the per-element pre-output value of the residual add (same formula as ratq_add_s8_cpu).
+// Also here: the add's output stage as Params (the value entering it is ratq_add_acc_s8, kernels/math/add_s8.h).
 #ifndef RATQ_CUDA_EPILOGUE_CUH
 #define RATQ_CUDA_EPILOGUE_CUH
 
 #include <stdint.h>
 
-#include "cpu/int_ops.h" // ratq_requant_s8, ratq_add_params_s8
+#include "cpu/int_ops.h" // ratq_requant_s8, ratq_add_params_s8 (math/add_s8.h)
 #include "math/rescale.h"
 
 // The functor's parameters (by value into a kernel). Same fields as ratq_requant_s8.
@@ -52,24 +52,12 @@ RATQ_HD ratq_rescale ratq_epilogue_rescale(const ratq_epilogue_params *p, int c)
 
 // y = clamp(R(acc * r) + zp, lo, hi) and *mask = (lo <= R(acc * r) + zp <= hi), r given (already loaded).
 RATQ_HD int8_t ratq_epilogue_apply_r(const ratq_epilogue_params *p, int32_t acc, ratq_rescale r, uint8_t *mask) {
-    const int64_t t = (int64_t)ratq_scale(acc, r, p->rounding) + p->output_offset;
-    *mask = (uint8_t)(t >= p->act_min && t <= p->act_max);
-    return (int8_t)ratq_clamp_i64(t, p->act_min, p->act_max);
+    return (int8_t)ratq_requantize_masked(acc, r, p->output_offset, p->act_min, p->act_max, p->rounding, mask);
 }
 
 // The same for output channel c.
 RATQ_HD int8_t ratq_epilogue_apply(const ratq_epilogue_params *p, int32_t acc, int c, uint8_t *mask) {
     return ratq_epilogue_apply_r(p, acc, ratq_epilogue_rescale(p, c), mask);
-}
-
-// Residual add, the value entering the output requantization (ratq_add_s8_cpu's formula):
-//   a' = (a + input1_offset) * 2^left_shift, b' likewise (|.| <= 255 * 2^20 < 2^31 for left_shift <= 23)
-//   acc = sat32(R(a' * M1) + R(b' * M2))   then y = clamp(R(acc * Mo) + output_offset, act_min, act_max).
-RATQ_HD int32_t ratq_add_acc_s8(int8_t a, int8_t b, const ratq_add_params_s8 *p) {
-    const int32_t lift = (int32_t)1 << p->left_shift;
-    const int32_t a1 = (a + p->input1_offset) * lift;
-    const int32_t b1 = (b + p->input2_offset) * lift;
-    return ratq_sat_i32((int64_t)ratq_scale(a1, p->input1, p->rounding) + ratq_scale(b1, p->input2, p->rounding));
 }
 
 // The output stage of the add as epilogue Params (per-tensor rescaler p->output, read from the host struct

@@ -1,4 +1,7 @@
-// ops_cuda.h — CUDA twins of the CPU ops (kernels/cpu/*.h): same arguments in the same order, plus a stream.
+// ops_cuda.h — CUDA twins of the CPU integer ops (kernels/cpu/int_ops.h): each takes its CPU twin's arguments in
+// the same order, then a stream. The fused conv / depthwise / fc twins add the optional STE `mask` before the
+// stream (on the CPU that mask is ratq_requantize_mask_cpu over the *_acc_s32_cpu accumulators); the add and the
+// global average pool take `mask` exactly as their CPU twins do.
 // All pointers are device pointers unless stated otherwise.
 #ifndef RATQ_CUDA_OPS_CUDA_H
 #define RATQ_CUDA_OPS_CUDA_H
@@ -33,10 +36,12 @@ void ratq_depthwise_s8_cuda(const ratq_conv_shape *sh, const int8_t *in, int32_t
 void ratq_fc_s8_cuda(int batch, int depth, int out_c, const int8_t *in, int32_t input_offset, const int8_t *w,
                      int32_t filter_offset, const int32_t *bias, const ratq_requant_s8 *rq, int8_t *out,
                      uint8_t *mask, cudaStream_t stream);
-// Residual add (p: host struct, copied by value). mask: STE mask of the output rescaler (act_min..act_max).
+// Residual add (p: host struct, copied by value). mask: STE mask of the output rescaler (act_min..act_max), as
+// ratq_add_s8_cpu's.
 void ratq_add_s8_cuda(int64_t count, const int8_t *a, const int8_t *b, const ratq_add_params_s8 *p, int8_t *out,
                       uint8_t *mask, cudaStream_t stream);
-// Global average pool; like the CPU twin it uses rq->rescale[0] (per-tensor) whatever rq->per_channel says.
+// Global average pool; like the CPU twin it uses rq->rescale[0] (per-tensor) whatever rq->per_channel says, and
+// writes the same mask.
 void ratq_global_avgpool_s8_cuda(int batch, int h, int w, int c, const int8_t *in, int32_t input_offset,
                                  const ratq_requant_s8 *rq, int8_t *out, uint8_t *mask, cudaStream_t stream);
 

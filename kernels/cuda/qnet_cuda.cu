@@ -6,11 +6,11 @@
 #include "cuda/qnet_cuda.h"
 
 static __global__ void input_s8_kernel(int64_t count, const uint8_t *img, int8_t *q) {
-    RATQ_GRID_STRIDE_LOOP(i, count) q[i] = ratq_qnet_input_s8(img[i]);
+    RATQ_GRID_STRIDE_LOOP(i, count) q[i] = ratq_input_s8_from_u8(img[i]);
 }
 
 static __global__ void dequant_kernel(int64_t count, const int8_t *x, float scale, int32_t zp, float *out) {
-    RATQ_GRID_STRIDE_LOOP(i, count) out[i] = ratq_qnet_dequant(x[i], scale, zp);
+    RATQ_GRID_STRIDE_LOOP(i, count) out[i] = ratq_dequantize_s8(x[i], scale, zp);
 }
 
 static __global__ void accumulate_kernel(int64_t count, float *dst, const float *src) {

@@ -1,8 +1,9 @@
 // qnet_cuda.h — the small GPU kernels of the fake-quant network (host/quant/qnet_cuda.h) that are not ops of their
 // own: network input conversion, dequantization, gradient accumulation and the STE backward of ADD and GAP.
-// Each mirrors one loop of host/quant/fake.c; the per-element arithmetic is written once below as RATQ_HD
-// functions (the same IEEE operations in the same order as the CPU loop, so the GPU results are bit-identical:
-// nvcc -fmad=false, no fast-math). The CONV / DW / FC prologue is ratq_ste_grad (kernels/cuda/train_elem.h).
+// Each mirrors one loop of host/quant/fake.c, calling the same RATQ_HD per-element functions (below, and the
+// grids of kernels/math/quant_grid.h): the same IEEE operations in the same order as the CPU loop, so the GPU
+// results are bit-identical (nvcc -fmad=false, no fast-math). The CONV / DW / FC prologue is ratq_ste_grad
+// (kernels/cuda/train_elem.h).
 //
 // Pointers: every tensor pointer is a DEVICE pointer; calls are asynchronous on `stream`; launch errors print
 // file:line and exit(1) (kernels/cuda/cuda_check.h). Layouts NHWC, channels innermost.
@@ -13,13 +14,8 @@
 #include <stdint.h>
 
 #include "cuda/train_elem.h" // ratq_ste_grad, RATQ_HD
+#include "math/quant_grid.h" // ratq_input_s8_from_u8, ratq_dequantize_s8
 #include "math/rescale.h"
-
-// Network input (host/quant/qnet.h): q = u8 - 128 (int8, scale 1/128, zero point -1).
-RATQ_HD int8_t ratq_qnet_input_s8(uint8_t u) { return (int8_t)(u - 128); }
-
-// Dequantized value x_r = S (q - z) in float: the int difference converted exactly, one float multiply.
-RATQ_HD float ratq_qnet_dequant(int8_t q, float scale, int32_t zp) { return scale * (float)(q - zp); }
 
 // ADD backward, one element (host/quant/fake.c): g = mask ? dy : 0; da += g r_a; db += g r_b (either may be absent).
 RATQ_HD float ratq_qnet_add_ste(float dy, uint8_t mask) { return mask ? dy : 0.0f; }
@@ -28,9 +24,9 @@ RATQ_HD float ratq_qnet_add_ste(float dy, uint8_t mask) { return mask ? dy : 0.0
 extern "C" {
 #endif
 
-// q[i] = ratq_qnet_input_s8(img[i]), i < count.
+// q[i] = ratq_input_s8_from_u8(img[i]), i < count (network input, host/quant/qnet.h).
 void ratq_qnet_input_s8_cuda(int64_t count, const uint8_t *img, int8_t *q, cudaStream_t stream);
-// out[i] = ratq_qnet_dequant(x[i], scale, zp), i < count.
+// out[i] = ratq_dequantize_s8(x[i], scale, zp), i < count.
 void ratq_qnet_dequant_cuda(int64_t count, const int8_t *x, float scale, int32_t zp, float *out, cudaStream_t stream);
 // dst[i] += src[i] (twin of ratq_accumulate_cpu).
 void ratq_accumulate_cuda(int64_t count, float *dst, const float *src, cudaStream_t stream);

@@ -47,7 +47,7 @@ typedef enum {
 RATQ_HD int64_t ratq_clamp_i64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
 RATQ_HD int32_t ratq_sat_i32(int64_t x) { return (int32_t)ratq_clamp_i64(x, INT32_MIN, INT32_MAX); }
 
-// Number of significant bits of x (0 for x = 0). Branch-free binary search, no intrinsics.
+// Number of significant bits of x (0 for x = 0). Binary search over 16, 8, 4, 2, 1 bits, no intrinsics.
 RATQ_HD int ratq_bitlen_u32(uint32_t x) {
     int n = 0;
     if (x >> 16) { n += 16; x >>= 16; }
@@ -86,6 +86,30 @@ RATQ_HD int ratq_rescale_from_real(double M, int k, ratq_rescale *out) {
     return 0;
 }
 
+// Real multiplier -> (m, s) rounded UP to the k-bit grid (the scale snapping of host/quant/fake.c):
+//   the smallest m * 2^-s >= M with 2^(k-1) <= m < 2^k, i.e. with M = f * 2^e (frexp, f in [0.5, 1)):
+//   m = ceil(f * 2^k), s = k - e;  carry: if m == 2^k then m = 2^(k-1), s = s - 1.
+//   Computed as ratq_rescale_from_real, then m += 1 (with the same carry) if that rounded down. No tie rule:
+//   a value already on the grid is kept, anything above it goes to the next grid value.
+//   M < 2^-32 gives the zero multiplier (0, 0), as ratq_rescale_from_real: it is not >= M, but acc * M
+//   rounds to 0 for every int32 acc under both.
+// Returns 0 on success; -1 (with *out = (0, 0)) for the inputs ratq_rescale_from_real rejects, and when the
+// carry reaches 2^31 (M > (2^k - 1) * 2^(31-k): the next grid value is 2^31, not representable).
+RATQ_HD int ratq_rescale_from_real_up(double M, int k, ratq_rescale *out) {
+    if (ratq_rescale_from_real(M, k, out) != 0) return -1;
+    if (out->m == 0) return 0;
+    if (ldexp((double)out->m, -out->s) >= M) return 0; // on the grid or rounded up already (exact compare)
+    int64_t m = (int64_t)out->m + 1;
+    int s = out->s;
+    if (m == ((int64_t)1 << k)) { m >>= 1; s -= 1; }
+    out->m = 0;
+    out->s = 0;
+    if (k - s > 31) return -1;
+    out->m = (int32_t)m;
+    out->s = s;
+    return 0;
+}
+
 // The real value m * 2^-s (exact in double).
 RATQ_HD double ratq_rescale_to_real(ratq_rescale r) { return ldexp((double)r.m, -r.s); }
 
@@ -96,6 +120,14 @@ RATQ_HD ratq_rescale ratq_rescale_from_tflite(int32_t quantized_multiplier, int3
     r.s = quantized_multiplier == 0 ? 0 : 31 - shift;
     return r;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The real multipliers of the layers, each computed here only (in double, left to right). The ADD's three
+// multipliers: ratq_add_params_from_scales (kernels/math/add_s8.h).
+//   CONV / DWCONV / FC output channel:      M = S_x * S_w / S_y
+//   GAP (TFLite MEAN over hw = h*w taps):   M = S_x / (S_y * hw)
+RATQ_HD double ratq_conv_multiplier(double s_x, double s_w, double s_y) { return s_x * s_w / s_y; }
+RATQ_HD double ratq_gap_multiplier(double s_x, double s_y, int64_t hw) { return s_x / (s_y * (double)hw); }
 
 // ---------------------------------------------------------------------------------------------
 // Rounding modes. Each returns R(acc * m * 2^-s) saturated to int32.
@@ -176,8 +208,20 @@ RATQ_HD int ratq_requantize_ste_mask(int32_t acc, ratq_rescale r, int32_t zp, in
     return y >= lo && y <= hi;
 }
 
+// Both at once from one evaluation of the scale: returns ratq_requantize(...), *mask = ratq_requantize_ste_mask(...).
+// The output stage of the ops that keep a mask (CPU ADD and GAP, the CUDA epilogue, kernels/cuda/epilogue.cuh).
+RATQ_HD int32_t ratq_requantize_masked(int32_t acc, ratq_rescale r, int32_t zp, int32_t lo, int32_t hi,
+                                       ratq_rounding mode, uint8_t *mask) {
+    const int64_t t = (int64_t)ratq_scale(acc, r, mode) + zp;
+    *mask = (uint8_t)(t >= lo && t <= hi);
+    return (int32_t)ratq_clamp_i64(t, lo, hi);
+}
+
 // ---------------------------------------------------------------------------------------------
-// Float twin of `single` for the training forward pass:
+// Float twin of `single`: the same requantization with one float32 multiply, for an engine whose output stage
+// multiplies in float32 (M stored as a float, e.g. a float-only DSP or GPU epilogue). ratq itself never takes
+// this path: training, the CPU engine, CUDA and the RTL all requantize in integers (ratq_requantize). It is kept
+// as the proof of when such an engine is exact (tests/cpu/test_rescale.c; benchmarks/bench_requant.c checks it):
 //   t = acc * M (M = m*2^-s as float);  y = floor(t) + (t - floor(t) >= 1/2)
 // Tie rule: half toward +inf, as `single`. Exactness domain: acc is an integer, k <= 24 and
 // |acc| * m <= 2^24, so M and t are exact floats; floor and the fraction t - floor(t) are then exact
@@ -195,23 +239,6 @@ RATQ_HD float ratq_scale_single_f32(float acc, float M) {
 RATQ_HD float ratq_requantize_single_f32(float acc, float M, float zp, float lo, float hi) {
     float y = ratq_scale_single_f32(acc, M) + zp;
     return y < lo ? lo : (y > hi ? hi : y);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Activation clamp range of a quantized output with scale S and zero point z (TFLite
-// CalculateActivationRangeQuantized): none -> [-128, 127]; relu -> [max(-128, z), 127];
-// relu6 -> [max(-128, z), min(127, z + round(6/S))] (round half away from zero).
-typedef enum { RATQ_ACT_NONE = 0, RATQ_ACT_RELU = 1, RATQ_ACT_RELU6 = 2 } ratq_activation;
-
-RATQ_HD void ratq_activation_range_s8(ratq_activation act, float scale, int32_t zp, int32_t *lo, int32_t *hi) {
-    int64_t l = -128, h = 127;
-    if (act == RATQ_ACT_RELU || act == RATQ_ACT_RELU6) l = zp > l ? zp : l;
-    if (act == RATQ_ACT_RELU6) {
-        int64_t top = zp + (int64_t)round(6.0 / (double)scale);
-        h = top < h ? top : h;
-    }
-    *lo = (int32_t)l;
-    *hi = (int32_t)h;
 }
 
 #endif // RATQ_MATH_RESCALE_H

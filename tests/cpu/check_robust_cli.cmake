@@ -21,6 +21,6 @@ ratq_expect_error(qmodel_input_8192 "regress_input_8192.ratqm: field 'in_h': the
 # 2.5: errors name the input, in one line
 ratq_expect_error(transform_none_size "t10k: transform: out_size: 32, but the dataset stores 28x28 images"
   ${RATQ} data-info ${DATA}/t10k --transform none --size 32 --verify)
-ratq_expect_error(export_c_option "export-c: unknown or incomplete option '--bogus'"
+ratq_expect_error(export_c_option "export-c: unknown option '--bogus'"
   ${RATQ} export-c --model ${CORPUS}/ratqm/mini.ratqm -o ${WORK}/export --bogus)
 ratq_expect_error(export_c_missing "export-c: --model and -o are required" ${RATQ} export-c --model x)

@@ -2,8 +2,8 @@
 // compiled by nvcc, launches no kernel, needs no GPU). Checks, over every rounding mode, k = 1..31, per-tensor and
 // per-channel rescalers and edge accumulators (INT32_MIN/MAX, 0, +-1, exact rounding ties), that
 //   ratq_epilogue_apply(acc, c) == ratq_requantize(acc, rescale[c], ...)   and its mask == ratq_requantize_ste_mask,
-// and that the add's pre-output value ratq_add_acc_s8 followed by the functor reproduces ratq_add_s8_cpu for all
-// 256 x 256 input pairs.
+// and that the add's pre-output value ratq_add_acc_s8 followed by the functor reproduces ratq_add_s8_cpu (output
+// and STE mask) for all 256 x 256 input pairs.
 #include <stdint.h>
 #include <string.h>
 
@@ -64,9 +64,10 @@ static void check_functor(uint64_t *st) {
                 }
 }
 
-// The add: functor(ratq_add_acc_s8(a, b)) == ratq_add_s8_cpu for every (a, b) pair.
+// The add: functor(ratq_add_acc_s8(a, b)) == ratq_add_s8_cpu (output and mask) for every (a, b) pair.
 static void check_add(uint64_t *st) {
     static int8_t a[65536], b[65536], y_cpu[65536];
+    static uint8_t m_cpu[65536];
     for (int i = 0; i < 65536; i++) a[i] = (int8_t)(i & 255), b[i] = (int8_t)(i >> 8);
     static const int ks[] = {31, 8, 4, 1};
     long clamped = 0;
@@ -81,13 +82,14 @@ static void check_add(uint64_t *st) {
                                                        (ratq_rounding)mode, &p);
             CHECK_EQ_I64(rc, 0, "ratq_add_params_from_scales k=%d", ks[ki]);
             p.act_min = -110, p.act_max = 100; // make the clamp bind on both sides
-            ratq_add_s8_cpu(65536, a, b, &p, y_cpu);
+            ratq_add_s8_cpu(65536, a, b, &p, y_cpu, m_cpu);
             const ratq_epilogue_params ep = ratq_add_epilogue(&p);
             for (int i = 0; i < 65536; i++) {
                 const int32_t acc = ratq_add_acc_s8(a[i], b[i], &p);
                 uint8_t mask;
                 const int8_t y = ratq_epilogue_apply(&ep, acc, 0, &mask);
                 CHECK_EQ_I64(y, y_cpu[i], "add k=%d mode=%d a=%d b=%d", ks[ki], mode, a[i], b[i]);
+                CHECK_EQ_I64(mask, m_cpu[i], "add CPU mask k=%d mode=%d a=%d b=%d", ks[ki], mode, a[i], b[i]);
                 CHECK_EQ_I64(mask, ratq_requantize_ste_mask(acc, p.output, p.output_offset, p.act_min, p.act_max,
                                                             p.rounding),
                              "add mask k=%d mode=%d a=%d b=%d", ks[ki], mode, a[i], b[i]);

@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
         ratq_acc_dump d = {o->oc, count, o->out.zp, o->out.lo, o->out.hi, malloc(sizeof(double) * o->oc),
                            malloc(sizeof(int32_t) * count)};
         ratq_qnet_op_acc(&q, o, x, in->zp, N_RUN, d.acc);
-        for (int c = 0; c < o->oc; c++) d.mult[c] = (double)in->scale * o->w_scale[c] / (double)o->out.scale;
+        for (int c = 0; c < o->oc; c++) d.mult[c] = ratq_conv_multiplier(in->scale, o->w_scale[c], o->out.scale);
         // Sanity: these accumulators requantized at k = 31 are the forward's int8 outputs.
         int64_t bad = 0;
         for (int64_t j = 0; j < count; j++)

@@ -159,43 +159,63 @@ static void test_pools(void) {
                     }
         free(in), free(out);
     }
-    // Global average pool with S_x = S_y over 4x4: M = 1/16 exactly, y = R(sum(x - z_x)/16) + z_y.
+    // Global average pool with S_x = S_y over 4x4: M = 1/16 exactly, y = R(sum(x - z_x)/16) + z_y; the STE mask is
+    // 1 where that value lies in the clamp (narrowed to [-20, 20] so that it binds; full range with a NULL mask).
     enum { B = 2, H = 4, W = 4, C = 5 };
     int8_t in[B * H * W * C], out[B * C];
+    uint8_t mask[B * C];
     fill_s8(&st, in, sizeof in);
     ratq_rescale r;
     ratq_rescale_from_real(1.0 / 16, 4, &r);
-    for (int mode = 0; mode < 3; mode++) {
-        ratq_requant_s8 rq = {&r, 0, 7, -128, 127, (ratq_rounding)mode};
-        ratq_global_avgpool_s8_cpu(B, H, W, C, in, 9, &rq, out);
-        for (int n = 0; n < B; n++)
-            for (int c = 0; c < C; c++) {
-                int64_t sum = 0;
-                for (int i = 0; i < H * W; i++) sum += in[(n * H * W + i) * C + c] + 9;
-                int64_t fl = sum >= 0 ? sum / 16 : -((-sum + 15) / 16), rem = sum - fl * 16, want;
-                if (mode == RATQ_ROUND_SINGLE) want = fl + (rem >= 8);
-                else if (mode == RATQ_ROUND_HALF_EVEN) want = fl + (rem > 8 || (rem == 8 && (fl & 1)));
-                else want = round_half_away(sum, 16);
-                want += 7;
-                want = want < -128 ? -128 : want > 127 ? 127 : want;
-                CHECK_EQ_I64(out[n * C + c], want, "global avgpool mode %d n %d c %d", mode, n, c);
-            }
-    }
+    long clamped = 0;
+    for (int mode = 0; mode < 3; mode++)
+        for (int narrow = 0; narrow < 2; narrow++) {
+            const int32_t lo = narrow ? -20 : -128, hi = narrow ? 20 : 127;
+            ratq_requant_s8 rq = {&r, 0, 7, lo, hi, (ratq_rounding)mode};
+            memset(mask, 0x5A, sizeof mask);
+            ratq_global_avgpool_s8_cpu(B, H, W, C, in, 9, &rq, out, narrow ? mask : NULL);
+            for (int n = 0; n < B; n++)
+                for (int c = 0; c < C; c++) {
+                    int64_t sum = 0;
+                    for (int i = 0; i < H * W; i++) sum += in[(n * H * W + i) * C + c] + 9;
+                    int64_t fl = sum >= 0 ? sum / 16 : -((-sum + 15) / 16), rem = sum - fl * 16, want;
+                    if (mode == RATQ_ROUND_SINGLE) want = fl + (rem >= 8);
+                    else if (mode == RATQ_ROUND_HALF_EVEN) want = fl + (rem > 8 || (rem == 8 && (fl & 1)));
+                    else want = round_half_away(sum, 16);
+                    want += 7;
+                    const int inside = want >= lo && want <= hi;
+                    want = want < lo ? lo : want > hi ? hi : want;
+                    CHECK_EQ_I64(out[n * C + c], want, "global avgpool mode %d n %d c %d", mode, n, c);
+                    if (narrow) CHECK_EQ_I64(mask[n * C + c], inside, "global avgpool mask mode %d n %d c %d", mode, n, c);
+                    else CHECK_EQ_I64(mask[n * C + c], 0x5A, "NULL mask written, mode %d", mode);
+                    clamped += narrow && !inside;
+                }
+        }
+    CHECK_MSG(clamped > 0 && clamped < 3 * B * C, "global avgpool: %ld of %d masks 0", clamped, 3 * B * C);
 }
 
 static void test_add(void) {
     uint64_t st = 14;
-    // Equal scales: TFLite ADD is exact: y = (a - z_a) + (b - z_b) + z_y, clamped (any k, any rounding).
+    // Equal scales: TFLite ADD is exact: y = (a - z_a) + (b - z_b) + z_y, clamped (any k, any rounding); the STE
+    // mask is 1 exactly where the unclamped sum lies in [act_min, act_max].
+    long clamped = 0;
     for (int k = 1; k <= 31; k += 5) {
         ratq_add_params_s8 p;
         CHECK_MSG(ratq_add_params_from_scales(0.05, 3, 0.05, -7, 0.05, 2, k, RATQ_ROUND_SINGLE, &p) == 0, "params");
+        if (k > 20) p.act_min = -100, p.act_max = 90;
         for (int i = 0; i < 2000; i++) {
             int8_t a = (int8_t)ratq_test_range(&st, -128, 127), b = (int8_t)ratq_test_range(&st, -128, 127), y;
-            ratq_add_s8_cpu(1, &a, &b, &p, &y);
+            uint8_t m = 0x5A;
+            ratq_add_s8_cpu(1, &a, &b, &p, &y, &m);
             int64_t want = (a - 3) + (b + 7) + 2;
-            CHECK_EQ_I64(y, want < -128 ? -128 : want > 127 ? 127 : want, "exact add k=%d a=%d b=%d", k, a, b);
+            const int inside = want >= p.act_min && want <= p.act_max;
+            CHECK_EQ_I64(y, want < p.act_min ? p.act_min : want > p.act_max ? p.act_max : want,
+                         "exact add k=%d a=%d b=%d", k, a, b);
+            CHECK_EQ_I64(m, inside, "exact add mask k=%d a=%d b=%d", k, a, b);
+            clamped += !inside;
         }
     }
+    CHECK_MSG(clamped > 0, "add: the clamp never bound");
     // Random scales, 31-bit rescalers: within 1 of the real-valued result round(S_a(a-z_a)/S_y + S_b(b-z_b)/S_y) + z_y
     // (three roundings of which the last dominates; the first two are 2^-20-fine).
     for (int t = 0; t < 50; t++) {
@@ -205,7 +225,7 @@ static void test_add(void) {
         CHECK_MSG(ratq_add_params_from_scales(sa, za, sb, zb, sy, zy, 31, (ratq_rounding)(t % 3), &p) == 0, "params");
         for (int i = 0; i < 200; i++) {
             int8_t a = (int8_t)ratq_test_range(&st, -128, 127), b = (int8_t)ratq_test_range(&st, -128, 127), y;
-            ratq_add_s8_cpu(1, &a, &b, &p, &y);
+            ratq_add_s8_cpu(1, &a, &b, &p, &y, NULL);
             double real = (sa * (a - za) + sb * (b - zb)) / sy + zy;
             real = real < -128 ? -128 : real > 127 ? 127 : real;
             CHECK_MSG(fabs(y - real) <= 1.0, "add: got %d, real %.4f", y, real);

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "math/quant_grid.h" // ratq_activation_range_s8
 #include "models/efficientnet_lite.h"
 #include "qmodel/qmodel.h"
 #include "test_util.h"

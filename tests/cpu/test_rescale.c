@@ -1,7 +1,8 @@
 // test_rescale.c — the shared arithmetic (kernels/math/rescale.h) against independent references:
 // exact rational arithmetic in __int128 for every rounding mode, all k = 1..31 and every shift in
 // [k-31, k+31]; the (m, s) derivation's error bound, nearest-ness, monotonicity, carry case and TFLite
-// equality at k = 31; the float twin across its exactness domain; the STE mask; activation ranges.
+// equality at k = 31; its round-up variant (scale snapping) against its definition, with the carry; the layer
+// multipliers; the float twin across its exactness domain; the STE mask and the masked requantization.
 #include "math/rescale.h"
 #include "test_util.h"
 
@@ -208,6 +209,97 @@ static void test_derivation(void) {
     CHECK_MSG(ratq_rescale_to_real(t) == ldexp(1572008639.0, -40), "from_tflite");
 }
 
+// Round-up variant against its definition, for M >= 2^-32: the smallest m * 2^-s >= M with 2^(k-1) <= m < 2^k,
+// found without frexp: s such that 2^(k-1) <= M * 2^s < 2^k, m = ceil(M * 2^s) (exact: a power-of-two scaling),
+// then the carry. Returns -1 when that value is 2^31 or more.
+static int ref_round_up(double M, int k, ratq_rescale *r) {
+    r->m = 0, r->s = 0;
+    int s = k + 40;
+    while (ldexp(M, s) >= ldexp(1.0, k)) s--;
+    double c = ceil(ldexp(M, s));
+    if (c == ldexp(1.0, k)) c = ldexp(1.0, k - 1), s--;
+    if (ldexp(c, -s) >= 2147483648.0) return -1;
+    r->m = (int32_t)c, r->s = s;
+    return 0;
+}
+
+static void test_round_up(void) {
+    uint64_t st = 5;
+    long on_grid = 0, carried = 0;
+    for (int i = 0; i < 20000; i++) {
+        const int k = 1 + i % 31;
+        double M;
+        switch (i % 4) {
+        case 0: M = ldexp(1.0 + ratq_test_unit(&st), (int)ratq_test_range(&st, -34, 30)); break;
+        case 1: { // exactly on the grid, or one ulp either side of a grid value
+            const int64_t m = ratq_test_range(&st, (int64_t)1 << (k - 1), ((int64_t)1 << k) - 1);
+            M = ldexp((double)m, -(int)ratq_test_range(&st, k - 30, k + 30));
+            const int side = (int)ratq_test_range(&st, -1, 1);
+            if (side) M = nextafter(M, side > 0 ? 1e300 : 0.0);
+            break;
+        }
+        case 2: // just above the largest k-bit mantissa: the carry
+            M = nextafter(ldexp(ldexp(1.0, k) - 1.0, -(int)ratq_test_range(&st, k - 30, k + 30)), 1e300);
+            break;
+        default: M = ratq_test_unit(&st); break;
+        }
+        ratq_rescale got, want, n;
+        const int rc = ratq_rescale_from_real_up(M, k, &got);
+        ratq_rescale_from_real(M, k, &n);
+        if (M < ldexp(1.0, -32)) { // below the cutoff: the nearest rounding's zero, or 2^-32 if it rounds up to it
+            CHECK_MSG(rc == 0 && got.m == n.m && got.s == n.s && (!n.m || ratq_rescale_to_real(n) == ldexp(1.0, -32)),
+                      "round up below the cutoff: M=%a k=%d", M, k);
+            continue;
+        }
+        const int rc_ref = ref_round_up(M, k, &want);
+        CHECK_EQ_I64(rc, rc_ref, "round up rc: M=%a k=%d", M, k);
+        CHECK_MSG(got.m == want.m && got.s == want.s, "round up M=%a k=%d: (%d,%d), want (%d,%d)", M, k, got.m, got.s,
+                  want.m, want.s);
+        if (rc || !got.m) continue;
+        // The definition, once more: >= M, and the grid value below it is < M.
+        const double v = ratq_rescale_to_real(got);
+        const double below = got.m > (1 << (k - 1)) ? ldexp(got.m - 1.0, -got.s) : ldexp(ldexp(1.0, k) - 1, -got.s - 1);
+        CHECK_MSG(v >= M && below < M, "not the smallest grid value >= M: M=%a k=%d", M, k);
+        // It equals the nearest rounding when that did not round down.
+        if (ratq_rescale_to_real(n) >= M)
+            CHECK_MSG(n.m == got.m && n.s == got.s, "M=%a k=%d differs from nearest", M, k);
+        on_grid += v == M;
+        carried += got.m == (1 << (k - 1)) && ratq_rescale_to_real(n) < M;
+    }
+    CHECK_MSG(on_grid > 100 && carried > 100, "round up: %ld on the grid, %ld carried", on_grid, carried);
+    // The carry, spelled out: M one ulp above (2^k - 1) * 2^-10 -> m = 2^(k-1), s = 9 (k = 31 included, where
+    // m + 1 = 2^31 does not fit an int32).
+    for (int k = 1; k <= 31; k++) {
+        ratq_rescale r;
+        CHECK_EQ_I64(ratq_rescale_from_real_up(nextafter(ldexp(ldexp(1.0, k) - 1.0, -10), 1e300), k, &r), 0, "k=%d", k);
+        CHECK_MSG(r.m == 1LL << (k - 1) && r.s == 9, "carry k=%d: (%d,%d)", k, r.m, r.s);
+        // Just above the largest representable value (2^k - 1) 2^(31-k): the next grid value is 2^31.
+        const double top = ldexp(ldexp(1.0, k) - 1.0, 31 - k);
+        CHECK_EQ_I64(ratq_rescale_from_real_up(top, k, &r), 0, "top k=%d", k);
+        CHECK_EQ_I64(ratq_rescale_from_real_up(nextafter(top, 1e300), k, &r), -1, "above top k=%d", k);
+        CHECK_MSG(r.m == 0 && r.s == 0, "rejected result not zeroed, k=%d", k);
+    }
+    ratq_rescale r;
+    CHECK_EQ_I64(ratq_rescale_from_real_up(ldexp(1.0, -33), 8, &r), 0, "below cutoff");
+    CHECK_MSG(r.m == 0 && r.s == 0, "below cutoff: (%d,%d)", r.m, r.s);
+    CHECK_EQ_I64(ratq_rescale_from_real_up(NAN, 8, &r), -1, "NaN");
+    CHECK_EQ_I64(ratq_rescale_from_real_up(-0.5, 8, &r), -1, "negative");
+    CHECK_EQ_I64(ratq_rescale_from_real_up(0.5, 0, &r), -1, "k = 0");
+    // k = 4, s = 5: 0.26 * 32 = 8.32 rounds to the nearest 8 (below M), so up gives 9; 0.25 is on the grid.
+    CHECK_MSG(ratq_rescale_from_real_up(0.26, 4, &r) == 0 && r.m == 9 && r.s == 5, "0.26 k=4: (%d,%d)", r.m, r.s);
+    CHECK_MSG(ratq_rescale_from_real_up(0.25, 4, &r) == 0 && r.m == 8 && r.s == 5, "0.25 k=4: (%d,%d)", r.m, r.s);
+}
+
+// The layer multipliers: the formulas of host/qmodel/qmodel.h, in double, left to right.
+static void test_multipliers(void) {
+    CHECK_MSG(ratq_conv_multiplier(0.5, 0.25, 2.0) == 0.0625, "conv multiplier");
+    CHECK_MSG(ratq_gap_multiplier(0.5, 0.5, 49) == 1.0 / 49.0, "gap multiplier 7x7");
+    // Left to right: (s_x * s_w) / s_y, not s_x * (s_w / s_y).
+    const double sx = 0.1, sw = 0.3, sy = 0.7;
+    CHECK_MSG(ratq_conv_multiplier(sx, sw, sy) == (sx * sw) / sy, "conv multiplier order");
+    CHECK_MSG(ratq_gap_multiplier(sx, sy, 3 * 5) == sx / (sy * 15.0), "gap multiplier order");
+}
+
 static void test_float_twin(void) {
     uint64_t st = 3;
     for (int k = 1; k <= 24; k++)
@@ -245,16 +337,11 @@ static void test_mask_and_ranges(void) {
         int64_t y = (int64_t)ratq_scale(acc, r, mode) + zp;
         CHECK_EQ_I64(ratq_requantize_ste_mask(acc, r, zp, lo, hi, mode), y >= lo && y <= hi, "mask acc=%d", acc);
         CHECK_EQ_I64(ratq_requantize(acc, r, zp, lo, hi, mode), y < lo ? lo : y > hi ? hi : y, "clamp acc=%d", acc);
+        uint8_t mask = 0x5A;
+        CHECK_EQ_I64(ratq_requantize_masked(acc, r, zp, lo, hi, mode, &mask), y < lo ? lo : y > hi ? hi : y,
+                     "masked acc=%d", acc);
+        CHECK_EQ_I64(mask, y >= lo && y <= hi, "masked: mask acc=%d", acc);
     }
-    int32_t lo, hi;
-    ratq_activation_range_s8(RATQ_ACT_RELU6, 6.0f / 255.0f, -128, &lo, &hi);
-    CHECK_MSG(lo == -128 && hi == 127, "relu6 full range: [%d, %d]", lo, hi);
-    ratq_activation_range_s8(RATQ_ACT_RELU6, 0.05f, -10, &lo, &hi);
-    CHECK_MSG(lo == -10 && hi == 110, "relu6: [%d, %d], want [-10, 110]", lo, hi);
-    ratq_activation_range_s8(RATQ_ACT_RELU, 0.05f, -10, &lo, &hi);
-    CHECK_MSG(lo == -10 && hi == 127, "relu: [%d, %d]", lo, hi);
-    ratq_activation_range_s8(RATQ_ACT_NONE, 0.05f, -10, &lo, &hi);
-    CHECK_MSG(lo == -128 && hi == 127, "none: [%d, %d]", lo, hi);
     for (uint32_t x = 0; x < 70000; x++) {
         int want = 0;
         while (want < 32 && (x >> want)) want++;
@@ -266,6 +353,8 @@ static void test_mask_and_ranges(void) {
 int main(void) {
     test_rounding_modes();
     test_derivation();
+    test_round_up();
+    test_multipliers();
     test_float_twin();
     test_mask_and_ranges();
     return ratq_test_finish("test_rescale");

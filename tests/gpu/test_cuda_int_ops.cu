@@ -260,11 +260,11 @@ static void run_case(const op_case *c, uint64_t *st) {
                 ratq_fc_s8_cuda(c->batch, c->in_c, c->out_c, d_x, io, d_w, fo, d_bias, &rq_d, d_y, d_m, 0);
                 break;
             case OP_ADD:
-                ratq_add_s8_cpu(n_in, x, x2, &ap, y_cpu);
+                ratq_add_s8_cpu(n_in, x, x2, &ap, y_cpu, NULL);
                 ratq_add_s8_cuda(n_in, d_x, d_x2, &ap, d_y, d_m, 0);
                 break;
             case OP_GAP:
-                ratq_global_avgpool_s8_cpu(c->batch, c->h, c->w, c->in_c, x, io, &rq, y_cpu);
+                ratq_global_avgpool_s8_cpu(c->batch, c->h, c->w, c->in_c, x, io, &rq, y_cpu, NULL);
                 ratq_global_avgpool_s8_cuda(c->batch, c->h, c->w, c->in_c, d_x, io, &rq_d, d_y, d_m, 0);
                 break;
             }
