@@ -8,6 +8,7 @@ set -euo pipefail
 build=$1 shared=$2 work=$3 n=${4:-32}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="${RATQ_PYTHON:-python3}"
+build="$(cd "$build" && pwd)" shared="$(cd "$shared" && pwd)"  # absolute: the script runs in WORK
 mkdir -p "$work" && cd "$work"
 for k in 8 4 3; do
   for snap in "" --snap-scales; do

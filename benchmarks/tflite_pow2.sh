@@ -11,6 +11,7 @@ build=$1 shared=$2 work=$3 n=${4:-650}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="${RATQ_PYTHON:-python3}"
 t="$root/scripts/tflite"
+build="$(cd "$build" && pwd)" shared="$(cd "$shared" && pwd)"  # absolute: the script runs in WORK
 mkdir -p "$work" && cd "$work"
 [ -f lite0_31.ratqm ] || "$build/ratq" quantize --model "$build/weights/efficientnet-lite0.ratqw" \
   --calib "$shared/imagenet_trainlike" --calib-images 64 --rescale-bits 31 --rounding tflite -o lite0_31.ratqm >/dev/null
