@@ -37,9 +37,10 @@ set_tests_properties(test_dist_env PROPERTIES TIMEOUT 120)
 #   test_rat_step_cuda_tiny    one GPU step vs the CPU step (5 configurations), reruns and graph replay bit-identical
 #   test_rat_step_cuda_lite0   the same on EfficientNet-Lite0, 8 images
 #   test_rat_step_cuda_resume  checkpoint resume bit-identical; CPU step from a GPU checkpoint within tolerance
-#   test_rat_step_cuda_loop    ratq_rat_train with --device cuda-resident (the step table) vs the CPU; rerun and
-#                              stop + resume bit-identical
-#   test_rat_step_cuda_nccl    the NCCL path on one rank (buckets, scalars, watchdog wait) bit-identical to without
+#   test_rat_step_cuda_loop    ratq_rat_train with --device cuda (the pipelined loop, graphs) vs the CPU; rerun, stop +
+#                              resume, --no-cuda-graphs and the benchmark's stage / step path bit-identical
+#   test_rat_step_cuda_nccl    the NCCL path on one rank (buckets, scalars, watchdog wait), eager and captured in the
+#                              step graph, bit-identical to without
 foreach(mode quant tiny lite0 resume loop nccl)
   ratq_gpu_test(test_rat_step_cuda_${mode} SOURCES ${RATQ_TEST_DIR}/gpu/test_rat_step_cuda.c ARGS ${mode})
   if(TARGET test_rat_step_cuda_${mode})
