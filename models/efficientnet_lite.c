@@ -320,7 +320,8 @@ static int build_layers(builder *b) {
     return 0;
 }
 
-int ratq_effnet_build(ratq_effnet *m, const ratq_effnet_config *cfg) {
+// Build, naming `who` (a weight file, or "model") in the error lines.
+static int build_named(ratq_effnet *m, const ratq_effnet_config *cfg, const char *who) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     m->seed = 0x5eed;
@@ -332,6 +333,15 @@ int ratq_effnet_build(ratq_effnet *m, const ratq_effnet_config *cfg) {
     }
     if (build_layers(&b) != 0) {
         if (b.failed) ratq_error("model: %s: building the layer list failed (bad geometry or out of memory)", cfg->arch);
+        ratq_effnet_free(m);
+        return -1;
+    }
+    size_t act = 0;
+    for (int i = 0; i < m->n_bufs; i++) act += m->buf_floats[i] * sizeof(float);
+    if (act > RATQ_EFFNET_MAX_ACT_BYTES) {
+        ratq_error("%s: resolution: %d makes the %s model keep %.2f GiB of activations per image, over the %zu MiB "
+                   "limit (RATQ_EFFNET_MAX_ACT_BYTES)",
+                   who, cfg->resolution, cfg->arch, act / 1073741824.0, RATQ_EFFNET_MAX_ACT_BYTES >> 20);
         ratq_effnet_free(m);
         return -1;
     }
@@ -355,6 +365,8 @@ int ratq_effnet_build(ratq_effnet *m, const ratq_effnet_config *cfg) {
     }
     return 0;
 }
+
+int ratq_effnet_build(ratq_effnet *m, const ratq_effnet_config *cfg) { return build_named(m, cfg, "model"); }
 
 void ratq_effnet_free(ratq_effnet *m) {
     free(m->tensors);
@@ -398,10 +410,17 @@ static int copy_from_file(ratq_effnet *m, const ratq_weights_file *wf) {
                        m->cfg.arch, t->shape[0], t->shape[1], t->shape[2], t->shape[3], t->ndim);
             return -1;
         }
+        // Finite values only; a BN running variance must be >= 0 (BN divides by sqrt(var + eps)).
+        const size_t nl = strlen(t->name);
+        const int is_var = nl > 12 && !strcmp(t->name + nl - 12, ".running_var");
         for (size_t j = 0; j < t->count; j++) {
             float v = ft->data[j];
             if (!isfinite(v)) {
                 ratq_error("%s: tensor %s: element %zu is not finite", wf->path, t->name, j);
+                return -1;
+            }
+            if (is_var && !(v >= 0)) {
+                ratq_error("%s: tensor %s: element %zu is %g, a variance must be >= 0", wf->path, t->name, j, v);
                 return -1;
             }
         }
@@ -438,7 +457,8 @@ int ratq_effnet_load(ratq_effnet *m, const char *path) {
     for (int i = 0; i < 5; i++) known |= !strcmp(wf.arch, LITE_COEFFS[i].arch);
     int rc = known ? ratq_effnet_config_from_name(wf.arch, wf.num_classes, wf.resolution, &cfg) : -1;
     if (!known) ratq_error("%s: arch: '%s' is not a known architecture (lite0..lite4, tiny)", path, wf.arch);
-    if (rc == 0) rc = ratq_effnet_build(m, &cfg);
+    if (rc == 0) rc = build_named(m, &cfg, path);
+    if (rc == 0) snprintf(m->source, sizeof m->source, "%s", path);
     if (rc == 0) {
         rc = copy_from_file(m, &wf);
         if (rc != 0) ratq_effnet_free(m);

@@ -36,6 +36,10 @@
 #include "cpu/float_ops.h"
 
 #define RATQ_EFFNET_MAX_STAGES 8
+// Float activations kept per image (every layer's output buffer, what ratq_effnet_reserve allocates per image)
+// are at most this many bytes: 256 MiB (lite0 at 224 needs ~30 MiB, lite4 at 300 ~150 MiB). A config above it
+// (e.g. a weight file whose resolution field was raised to 8192) is refused when the model is built or loaded.
+#define RATQ_EFFNET_MAX_ACT_BYTES ((size_t)1 << 28)
 #define RATQ_EFFNET_STREAM_DROPOUT 1u          // RNG stream of the classifier dropout (index = n*C + c)
 #define RATQ_EFFNET_STREAM_DROP_CONNECT 1000u  // + block index; index = sample n
 
@@ -153,6 +157,7 @@ typedef struct {
     uint64_t last_step;        // step of the last forward (dropout masks)
     const float *last_x;       // input of the last forward: the caller keeps it alive until backward
     uint64_t seed;             // dropout / drop-connect seed
+    char source[512];          // the weight file it was loaded from (error lines), "" when built in memory
 } ratq_effnet;
 
 // Build the layer list and tensor table for cfg; parameters zeroed (BN gamma = 1, running_var = 1).
@@ -177,8 +182,10 @@ int ratq_effnet_reserve(ratq_effnet *m, int batch);
 // Forward n images x[n][res][res][3] (already preprocessed). mode (see above) RATQ_EFFNET_TRAIN (1): BN uses
 // batch statistics and updates the running statistics, dropout and drop-connect draw masks from (m->seed,
 // stream, step); RATQ_EFFNET_EVAL (0): running statistics, no dropout; RATQ_EFFNET_INFER (2): EVAL with BN
-// folded into the convs. TRAIN and EVAL keep every activation the backward needs. Returns the logits
-// [n][num_classes] (inside m->acts, valid until the next forward), or NULL after an error line.
+// folded into the convs. TRAIN and EVAL keep every activation the backward needs. INFER (evaluation) checks every
+// layer's output: a NaN or Inf (parameters that overflow float; a later ReLU6 would hide it) is an error naming
+// the layer and m->source. Returns the logits [n][num_classes] (inside m->acts, valid until the next forward),
+// or NULL after an error line.
 const float *ratq_effnet_forward(ratq_effnet *m, const float *x, int n, int mode, uint64_t step);
 
 // Backward of the last forward (TRAIN or EVAL) given dlogits [n][num_classes]: OVERWRITES m->grads for every

@@ -1,5 +1,6 @@
 // efficientnet_lite_run.c — forward and backward of the flat layer list (efficientnet_lite.h) with the float
 // ops of kernels/cpu/float_ops.h (_cpu versions).
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -183,6 +184,17 @@ const float *ratq_effnet_forward(ratq_effnet *m, const float *x, int n, int mode
             ratq_linear_fwd_cpu(&p, in, P(m, L->w_t), P(m, L->b_t), out);
             break;
         }
+        }
+        if (infer) { // evaluation: no silent overflow (ReLU6 would turn an Inf into 6 and a NaN into 0)
+            const float *o = L->kind == RATQ_LAYER_BN && L->in >= 0 && m->layers[L->in].fold_bn == l ? NULL : out;
+            size_t bad = 0;
+            for (size_t i = 0; o && i < cnt; i++) bad += !isfinite(o[i]);
+            if (bad) {
+                ratq_error("%s: layer %d (%s %s): %zu of %zu activations are NaN or Inf (the parameters overflow "
+                           "float)",
+                           m->source[0] ? m->source : "model", l, ratq_layer_kind_name(L->kind), L->name, bad, cnt);
+                return NULL;
+            }
         }
     }
     return m->buf[m->layers[m->logits_layer].buf];

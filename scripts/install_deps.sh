@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # install_deps.sh — install what ratq needs from Debian's packages (idempotent; skips what is present).
 # Build: cmake, gcc, cJSON, OpenBLAS, libjpeg-turbo, zlib. Hardware model: yosys, iverilog, opensta.
-# Distributed: Open MPI. Main job data: dataset-fashion-mnist. TFLite interop: ai-edge-litert, flatbuffers (PyPI). CUDA (nvcc, cuDNN, NCCL) is optional and not
+# Distributed: Open MPI. Main job data: dataset-fashion-mnist. Plots of the quickstart report: python3-matplotlib.
+# TFLite interop: ai-edge-litert, flatbuffers (PyPI, scripts/tflite/python.sh). Fuzzing (scripts/fuzz.sh): clang
+# with libFuzzer (libclang-rt-14-dev). CUDA (nvcc, cuDNN, NCCL) is optional and not
 # installed here: CMake builds the CUDA backend when it finds nvcc.
 set -euo pipefail
 pkgs=(cmake make gcc g++ pkg-config libcjson-dev libopenblas-dev libturbojpeg0-dev zlib1g-dev
-      yosys iverilog opensta libopenmpi-dev openmpi-bin dataset-fashion-mnist python3)
+      yosys iverilog opensta libopenmpi-dev openmpi-bin dataset-fashion-mnist python3 python3-matplotlib
+      clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,23 +5,25 @@ ratq_cpu_test(test_int_ops SOURCES ${RATQ_TEST_DIR}/cpu/test_int_ops.c)
 
 set(RATQ_VECTORS ${RATQ_SHARED_DATA}/cmsis_nn_vectors)
 # Every CMSIS-NN vector passes with TFLite double rounding (exit code 0 only if all pass)...
-add_test(NAME check_vector_tflite COMMAND ratq check-vector ${RATQ_VECTORS} --rounding tflite)
+ratq_add_test(NAME check_vector_tflite NEEDS ${RATQ_VECTORS}
+  COMMAND $<TARGET_FILE:ratq> check-vector ${RATQ_VECTORS} --rounding tflite)
 # ...and single rounding agrees with each case's recorded verification.single_rounding_matches.
-add_test(NAME check_vector_single COMMAND ratq check-vector ${RATQ_VECTORS} --rounding single)
+ratq_add_test(NAME check_vector_single NEEDS ${RATQ_VECTORS}
+  COMMAND $<TARGET_FILE:ratq> check-vector ${RATQ_VECTORS} --rounding single)
 # The k-bit report runs on every vector for several k.
-add_test(NAME check_vector_rescale_bits COMMAND ratq check-vector ${RATQ_VECTORS} --rounding single --rescale-bits 4)
-set_tests_properties(check_vector_tflite check_vector_single PROPERTIES LABELS cpu
+ratq_add_test(NAME check_vector_rescale_bits NEEDS ${RATQ_VECTORS}
+  COMMAND $<TARGET_FILE:ratq> check-vector ${RATQ_VECTORS} --rounding single --rescale-bits 4)
+set_tests_properties(check_vector_tflite check_vector_single PROPERTIES
   PASS_REGULAR_EXPRESSION "\n16 passed, 0 failed\n")
-set_tests_properties(check_vector_rescale_bits PROPERTIES LABELS cpu
+set_tests_properties(check_vector_rescale_bits PROPERTIES
   PASS_REGULAR_EXPRESSION "k=4 single: [0-9]+ of 1193 outputs changed")
 
 # Bad input: one line naming the file and field, exit code 2 (tests/cpu/check_cli.cmake mutates a real vector).
 function(ratq_bad_vector_test name mutation expect)
-  add_test(NAME check_vector_bad_${name}
+  ratq_add_test(NAME check_vector_bad_${name} NEEDS ${RATQ_VECTORS}/basic.json
     COMMAND ${CMAKE_COMMAND} -DRATQ=$<TARGET_FILE:ratq> -DSRC=${RATQ_VECTORS}/basic.json
             -DWORK=${CMAKE_CURRENT_BINARY_DIR}/bad_vectors -DNAME=${name} -DMUTATION=${mutation}
             "-DEXPECT=${expect}" -P ${RATQ_TEST_DIR}/cpu/check_bad_vector.cmake)
-  set_tests_properties(check_vector_bad_${name} PROPERTIES LABELS cpu)
 endfunction()
 ratq_bad_vector_test(missing_file missing_file "missing_file.json: cannot open")
 ratq_bad_vector_test(truncated truncated "truncated.json: not valid JSON")

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "math/splitmix64.h"
 
@@ -42,6 +43,29 @@ static inline int ratq_test_finish(const char *name) {
     }
     printf("%s: %ld checks, %ld failed\n", name, ratq_test_checks, ratq_test_failures);
     return ratq_test_failures ? 1 : 0;
+}
+
+// Inputs a user may not have: ../shared (RATQ_SHARED_DATA, RATQ_PDK: data sets, CMSIS-NN vectors, Liberty files)
+// and the converted Lite0 weights (scripts/test.sh fetches them). ratq_test_need(path) returns when path exists;
+// otherwise the test is SKIPPED: one line "SKIP: ..." and exit 77 (CTest SKIP_RETURN_CODE), or, when the
+// environment has RATQ_REQUIRE_SHARED=1 (.ci/run), it FAILS: one line "FAIL: ..." and exit 1. This is the only
+// place the rule lives: CMake tests declare what they need (ratq_cpu_test / ratq_add_test NEEDS in
+// tests/CMakeLists.txt) and run through tests/need.c, which calls it before starting the test.
+#define RATQ_TEST_SKIP 77
+static inline void ratq_test_need(const char *path) {
+    FILE *f = fopen(path, "r"); // also opens directories (Linux)
+    if (f) {
+        fclose(f);
+        return;
+    }
+    const char *req = getenv("RATQ_REQUIRE_SHARED");
+    if (req && !strcmp(req, "1")) {
+        fprintf(stderr, "FAIL: %s is missing (RATQ_REQUIRE_SHARED=1: ../shared data and weights must be present)\n",
+                path);
+        exit(1);
+    }
+    printf("SKIP: %s is missing (../shared data, PDK or weights from scripts/test.sh)\n", path);
+    exit(RATQ_TEST_SKIP);
 }
 
 static inline uint64_t ratq_test_rng(uint64_t *state) { return ratq_splitmix64_next(state); }

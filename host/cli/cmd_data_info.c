@@ -73,8 +73,7 @@ int cmd_data_info(int argc, char **argv) {
         cfg.shuffle = tf.kind == RATQ_TF_TRAIN;
         cfg.tf = tf;
         ratq_loader *ld = ratq_loader_create(ds, &cfg);
-        if (!ld) {
-            ratq_error("%s: loader: cannot build batches with this transform", path);
+        if (!ld) { // ratq_loader_create printed the one error line, naming the data set
             ratq_data_close(ds);
             return 2;
         }

@@ -138,7 +138,7 @@ int cmd_eval(int argc, char **argv) {
         goto done;
     }
     const int bar = isatty(fileno(stderr)) && !json;
-    int64_t seen = 0, top1 = 0, top5 = 0;
+    int64_t seen = 0, top1 = 0, top5 = 0, nonfinite = 0, first_bad = -1;
     double t0 = ratq_now();
     ratq_batch b;
     int r;
@@ -155,6 +155,11 @@ int cmd_eval(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             const float *y = logits + (size_t)i * K;
             const int64_t label = b.labels[i];
+            // A NaN or Inf logit is a wrong answer (a NaN compares false: the rank test alone would count a hit).
+            if (!ratq_quant_row_finite(y, K)) {
+                if (nonfinite++ == 0) first_bad = b.index[i];
+                continue;
+            }
             // rank of the true class: classes with a larger logit, ties broken by the smaller index first
             int rank = 0;
             for (int j = 0; j < K; j++)
@@ -167,6 +172,14 @@ int cmd_eval(int argc, char **argv) {
     }
     if (bar) fputc('\n', stderr);
     if (seen < total) goto done; // loader error (already reported)
+    if (nonfinite) {
+        char where[512];
+        ratq_error("%s: logits: %lld of %lld images give NaN or Inf (first: %s; counted wrong: top-1 %lld, top-5 "
+                   "%lld); the weights overflow float",
+                   model_path, (long long)nonfinite, (long long)seen,
+                   ratq_data_describe(ds, first_bad, where, sizeof where), (long long)top1, (long long)top5);
+        goto done;
+    }
     double dt = ratq_now() - t0, rate = seen / (dt > 0 ? dt : 1e-9);
     double t1 = seen ? (double)top1 / seen : 0, t5 = seen ? (double)top5 / seen : 0;
     if (json) {

@@ -124,6 +124,7 @@ typedef struct {
     int height, width;  // common stored size, or 0 when images differ or are JPEGs of unknown size
     int channels;       // 1 or 3 (decoded JPEGs are always 3)
     int64_t min_label, max_label;
+    const char *path;   // the path the data set was opened with (named in error lines; NULL = "dataset")
 } ratq_data_info;
 
 typedef struct ratq_dataset ratq_dataset;
@@ -171,7 +172,8 @@ ratq_transform ratq_transform_none(int out_size);
 // Eval for a dataset: NONE ("as stored") when every stored image is already out_size x out_size (e.g.
 // imagenet_sample at 224, already resized/cropped at packing), else EVAL.
 ratq_transform ratq_transform_eval_for(const ratq_data_info *info, int out_size);
-// Validate a transform against a dataset (sizes, channels). Returns 0 or -1 with one error line.
+// Validate a transform against a dataset (sizes, channels). Returns 0 or -1 with one error line
+// "ratq: <info->path>: transform: <field>: <what>".
 int ratq_transform_check(const ratq_transform *tf, const ratq_data_info *info);
 // Output geometry of tf for dataset info: *h = *w = out_size (or stored size for NONE/0), *c = channels.
 void ratq_transform_out_shape(const ratq_transform *tf, const ratq_data_info *info, int *h, int *w, int *c);

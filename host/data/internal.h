@@ -39,6 +39,9 @@ int data_jpeg_size(const uint8_t *buf, size_t size, int *h, int *w, ratq_image *
 void data_jpeg_free_handle(void *handle);
 // Grow img->data to at least bytes. Returns 0 or -1 (error line).
 int data_image_reserve(ratq_image *img, size_t bytes);
+// ratq_transform_apply whose error lines name `who` (e.g. "file.npz[17]"; NULL = "image <index>").
+int data_transform_apply_named(const ratq_transform *tf, const ratq_image *src, uint64_t seed, int64_t epoch,
+                               int64_t index, uint8_t *dst, ratq_image *scratch, const char *who);
 
 // ---- counter-based random numbers (ratq_splitmix64, kernels/math/splitmix64.h) -------------------------------
 typedef struct {

@@ -66,12 +66,11 @@ static int build_batch(ratq_loader *ld, data_slot *s, int64_t b, ratq_image *img
         int64_t idx = ld->order[k];
         int j = (int)(k - first);
         if (ratq_data_read(ld->ds, idx, img) != 0) return -1;
-        if (ratq_transform_apply(&ld->cfg.tf, img, ld->cfg.seed, ld->epoch, idx, s->images + (size_t)j * ld->img_bytes,
-                                 scratch) != 0) {
-            char what[4200];
-            ratq_error("%s: transform failed", ratq_data_describe(ld->ds, idx, what, sizeof what));
-            return -1;
-        }
+        char what[4200];
+        ratq_data_describe(ld->ds, idx, what, sizeof what);
+        if (data_transform_apply_named(&ld->cfg.tf, img, ld->cfg.seed, ld->epoch, idx,
+                                       s->images + (size_t)j * ld->img_bytes, scratch, what) != 0)
+            return -1; // one error line, naming the image
         s->labels[j] = ratq_data_label(ld->ds, idx);
         s->index[j] = idx;
     }

@@ -743,8 +743,8 @@ ratq_dataset *ratq_data_open(const char *path, const ratq_data_options *opts) {
 }
 
 ratq_data_info ratq_data_get_info(const ratq_dataset *ds) {
-    ratq_data_info in = {ds->kind, ds->count, ds->num_classes, ds->h, ds->w, ds->channels, ds->min_label,
-                         ds->max_label};
+    ratq_data_info in = {ds->kind, ds->count,     ds->num_classes, ds->h,   ds->w,
+                         ds->channels, ds->min_label, ds->max_label, ds->path};
     return in;
 }
 

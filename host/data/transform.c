@@ -191,43 +191,44 @@ static int resize_to(const ratq_transform *tf) { // round(out * 256 / 224), ties
 }
 
 int ratq_transform_check(const ratq_transform *tf, const ratq_data_info *info) {
+    const char *who = info->path ? info->path : "dataset";
     if (tf->out_channels != 0 && tf->out_channels != 1 && tf->out_channels != 3) {
-        ratq_error("transform: out_channels: %d (0, 1 or 3)", tf->out_channels);
+        ratq_error("%s: transform: out_channels: %d (0, 1 or 3)", who, tf->out_channels);
         return -1;
     }
     if (tf->kind == RATQ_TF_NONE) {
         if (tf->out_size == 0 && (info->height == 0 || info->width == 0)) {
-            ratq_error("transform: out_size: 0 (\"as stored\") needs a dataset of one fixed image size");
+            ratq_error("%s: transform: out_size: 0 (\"as stored\") needs a dataset of one fixed image size", who);
             return -1;
         }
         if (tf->out_size < 0 || (tf->out_size > 0 && info->height > 0 &&
                                  (info->height != tf->out_size || info->width != tf->out_size))) {
-            ratq_error("transform: out_size: %d, but the dataset stores %dx%d images (use the eval transform)",
+            ratq_error("%s: transform: out_size: %d, but the dataset stores %dx%d images (use the eval transform)", who,
                        tf->out_size, info->height, info->width);
             return -1;
         }
         return 0;
     }
     if (tf->out_size < 1 || tf->out_size > 8192) {
-        ratq_error("transform: out_size: %d", tf->out_size);
+        ratq_error("%s: transform: out_size: %d", who, tf->out_size);
         return -1;
     }
     if (tf->kind == RATQ_TF_EVAL) {
         if (resize_to(tf) < tf->out_size) {
-            ratq_error("transform: resize_to: %d is smaller than out_size %d", resize_to(tf), tf->out_size);
+            ratq_error("%s: transform: resize_to: %d is smaller than out_size %d", who, resize_to(tf), tf->out_size);
             return -1;
         }
         return 0;
     }
     if (tf->kind == RATQ_TF_TRAIN) {
         if (!(tf->scale_min > 0 && tf->scale_min <= tf->scale_max) || !(tf->ratio_min > 0 && tf->ratio_min <= tf->ratio_max)) {
-            ratq_error("transform: scale (%g, %g) / ratio (%g, %g): need 0 < min <= max", tf->scale_min, tf->scale_max,
-                       tf->ratio_min, tf->ratio_max);
+            ratq_error("%s: transform: scale (%g, %g) / ratio (%g, %g): need 0 < min <= max", who, tf->scale_min,
+                       tf->scale_max, tf->ratio_min, tf->ratio_max);
             return -1;
         }
         return 0;
     }
-    ratq_error("transform: kind: %d", (int)tf->kind);
+    ratq_error("%s: transform: kind: %d", who, (int)tf->kind);
     return -1;
 }
 
@@ -287,6 +288,16 @@ static void convert_channels(const uint8_t *s, int sc, uint8_t *d, int dc, size_
 
 int ratq_transform_apply(const ratq_transform *tf, const ratq_image *src, uint64_t seed, int64_t epoch,
                          int64_t index, uint8_t *dst, ratq_image *scratch) {
+    return data_transform_apply_named(tf, src, seed, epoch, index, dst, scratch, NULL);
+}
+
+int data_transform_apply_named(const ratq_transform *tf, const ratq_image *src, uint64_t seed, int64_t epoch,
+                               int64_t index, uint8_t *dst, ratq_image *scratch, const char *who) {
+    char name[64];
+    if (!who) { // no file to name: the index
+        snprintf(name, sizeof name, "image %lld", (long long)index);
+        who = name;
+    }
     int H = src->h, W = src->w, C = src->c;
     int oc = tf->out_channels ? tf->out_channels : C;
     int out = tf->out_size;
@@ -295,7 +306,7 @@ int ratq_transform_apply(const ratq_transform *tf, const ratq_image *src, uint64
     if (tf->kind == RATQ_TF_NONE) {
         if (out == 0) oh = H, ow = W;
         if (H != oh || W != ow) {
-            ratq_error("transform: image %lld is %dx%d, \"as stored\" expects %dx%d", (long long)index, H, W, oh, ow);
+            ratq_error("%s: transform: image is %dx%d, \"as stored\" expects %dx%d", who, H, W, oh, ow);
             return -1;
         }
     }
@@ -317,8 +328,8 @@ int ratq_transform_apply(const ratq_transform *tf, const ratq_image *src, uint64
         if (W <= H) nw = rt, nh = (int64_t)rt * H / W; // int(size * long / short): truncation
         else nh = rt, nw = (int64_t)rt * W / H;
         if (nh < out || nw < out || nh > 65535 || nw > 65535) {
-            ratq_error("transform: image %lld (%dx%d) resizes to %lldx%lld, cannot center-crop %d", (long long)index, H,
-                       W, (long long)nh, (long long)nw, out);
+            ratq_error("%s: transform: image (%dx%d) resizes to %lldx%lld, cannot center-crop %d", who, H, W,
+                       (long long)nh, (long long)nw, out);
             rc = -1;
         } else {
             int top = (int)round_half_even_half(nh - out), left = (int)round_half_even_half(nw - out);

@@ -359,6 +359,41 @@ int ratq_qmodel_check(const ratq_qmodel *m, const char *what) {
         ratq_error("%s: field 'n_ops': %d, a model needs at least one op", what, m->n_ops);
         return -1;
     }
+    // Per-image cost (RATQ_QMODEL_MAX_ACT_BYTES / _WORK). Activations: each term < 2^48 (dims <= 2^16), checked
+    // after every op, so the int64 sum cannot overflow; work is summed in double (a bound, no exactness needed).
+    int64_t act = (int64_t)m->in_h * m->in_w * m->in_c;
+    double work = 0;
+    if (act > RATQ_QMODEL_MAX_ACT_BYTES) {
+        ratq_error("%s: field 'in_h': the input %d x %d x %d holds %lld bytes per image, over the %lld MiB limit", what,
+                   m->in_h, m->in_w, m->in_c, (long long)act, (long long)(RATQ_QMODEL_MAX_ACT_BYTES >> 20));
+        return -1;
+    }
+    for (int i = 0; i < m->n_ops; i++) {
+        const ratq_qop *op = &m->ops[i];
+        const ratq_conv_shape *sh = &op->shape;
+        const int64_t out = ratq_qop_out_count(op);
+        act += out;
+        switch (op->kind) {
+        case RATQ_QOP_CONV: work += (double)op->n_weights * sh->out_h * sh->out_w; break;
+        case RATQ_QOP_DWCONV:
+        case RATQ_QOP_AVGPOOL: work += (double)out * sh->kernel_h * sh->kernel_w; break;
+        case RATQ_QOP_FC: work += (double)op->n_weights; break;
+        case RATQ_QOP_GAP: work += (double)sh->in_h * sh->in_w * sh->in_c; break;
+        default: work += (double)out; break;
+        }
+        if (act > RATQ_QMODEL_MAX_ACT_BYTES) {
+            ratq_qop_error(what, i, (int)op->kind, "out_h",
+                           "the input and op outputs up to here hold %lld bytes per image, over the %lld MiB limit "
+                           "(input %d x %d x %d)",
+                           (long long)act, (long long)(RATQ_QMODEL_MAX_ACT_BYTES >> 20), m->in_h, m->in_w, m->in_c);
+            return -1;
+        }
+        if (work > (double)RATQ_QMODEL_MAX_WORK) {
+            ratq_qop_error(what, i, (int)op->kind, "shape",
+                           "the ops up to here need %.3g multiply-accumulates per image, over the limit 2^36", work);
+            return -1;
+        }
+    }
     const ratq_qop *last = &m->ops[m->n_ops - 1];
     if (last->shape.out_h != 1 || last->shape.out_w != 1 || last->shape.out_c != m->num_classes) {
         ratq_qop_error(what, m->n_ops - 1, (int)last->kind, "out_c",

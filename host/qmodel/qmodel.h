@@ -47,6 +47,12 @@
 #define RATQ_QMODEL_INPUT_SCALE (1.0 / 128.0) // recommended, see above
 #define RATQ_QMODEL_INPUT_ZERO_POINT (-1)
 #define RATQ_QMODEL_MAX_DIM 65536 // any h, w, c, kernel, stride, dilation, pad above this is rejected
+// What the fields imply together, per image (checked by ratq_qmodel_check, so at load and before export; the
+// executor only runs checked models): int8 activations = the input + every op's output <= 64 MiB (lite4 at 300:
+// ~15 MiB), and work = multiply-accumulates of CONV/DWCONV/FC plus window taps of AVGPOOL/GAP and ADD elements
+// <= 2^36 (lite0: ~0.4 G). A few header bytes (an 8192 x 8192 input) cannot make a model that needs gigabytes.
+#define RATQ_QMODEL_MAX_ACT_BYTES ((int64_t)1 << 26)
+#define RATQ_QMODEL_MAX_WORK ((int64_t)1 << 36)
 
 typedef enum {
     RATQ_QOP_CONV = 0,    // conv2d (groups >= 1): weights OHWI [out_c][kernel_h][kernel_w][in_c/groups], bias [out_c]

@@ -1,4 +1,5 @@
 // host/quant/calib_eval.c — calibration and evaluation loops (host/quant/calib_eval.h).
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,14 @@ int ratq_quant_topk_hit_i8(const int8_t *s, int n, int label, int k) {
     return rank < k;
 }
 
+int ratq_quant_row_finite(const float *s, int n) {
+    for (int i = 0; i < n; i++)
+        if (!isfinite(s[i])) return 0;
+    return 1;
+}
+
 int ratq_quant_topk_hit_f32(const float *s, int n, int label, int k) {
+    if (!ratq_quant_row_finite(s, n)) return 0; // NaN / Inf: a wrong answer, never a hit
     int rank = 0;
     for (int i = 0; i < n; i++)
         if (s[i] > s[label] || (s[i] == s[label] && i < label)) rank++;
@@ -97,8 +105,9 @@ int ratq_quant_topk_hit_f32(const float *s, int n, int label, int k) {
 // pred / ref_pred index the positions of this part (only used with world 1).
 static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
                          int64_t limit, int batch, int progress, int rank, int world, const int32_t *ref_pred,
-                         int32_t *pred, ratq_quant_eval_result *res) {
+                         int32_t *pred, ratq_quant_eval_result *res, int64_t *first_nonfinite) {
     memset(res, 0, sizeof *res);
+    *first_nonfinite = -1;
     int64_t total = ratq_data_count(ds);
     if (limit > 0 && limit < total) total = limit;
     const int use_im = mode == RATQ_EVAL_QMODEL || mode == RATQ_EVAL_QMODEL_REF;
@@ -110,6 +119,7 @@ static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *i
     int rc = (in && lq) ? 0 : -1;
     if (rc) ratq_error("evaluate: out of memory");
     ratq_batch b;
+    int64_t first_bad = -1; // dataset index of the first image with non-finite float logits
     const int64_t mine = (total - rank + world - 1) / world; // positions rank, rank + W, ... below total
     while (rc == 0 && res->n < mine && (rc = ratq_loader_next(ld, &b)) == 1) {
         rc = 0;
@@ -131,6 +141,9 @@ static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *i
             int label = (int)b.labels[i], top;
             if (fl) {
                 const float *s = fl + (size_t)i * classes;
+                if (!ratq_quant_row_finite(s, classes)) {
+                    if (res->nonfinite++ == 0) first_bad = b.index[i];
+                }
                 res->top1 += ratq_quant_topk_hit_f32(s, classes, label, 1);
                 res->top5 += ratq_quant_topk_hit_f32(s, classes, label, 5);
                 top = ratq_quant_argmax_f32(s, classes);
@@ -149,28 +162,46 @@ static int evaluate_part(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *i
     free(in);
     free(lq);
     ratq_loader_destroy(ld);
+    *first_nonfinite = first_bad;
     return rc < 0 ? -1 : 0;
+}
+
+// Non-finite float logits fail the evaluation (after the counts are complete, so every rank agrees): one line
+// naming the first such image (this rank's; the data set when this rank has none).
+static int check_finite(const ratq_dataset *ds, int64_t first_bad, const ratq_quant_eval_result *res) {
+    if (!res->nonfinite) return 0;
+    char where[512];
+    if (first_bad >= 0) ratq_data_describe(ds, first_bad, where, sizeof where);
+    else snprintf(where, sizeof where, "evaluation data");
+    ratq_error("%s: logits: %lld of %lld images give NaN or Inf in the float model (counted wrong; the model "
+               "overflows float or holds invalid parameters)",
+               where, (long long)res->nonfinite, (long long)res->n);
+    return -1;
 }
 
 int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
                         int64_t limit, int batch, int progress, const int32_t *ref_pred, int32_t *pred,
                         ratq_quant_eval_result *res) {
-    return evaluate_part(mode, q, im, ds, limit, batch, progress, 0, 1, ref_pred, pred, res);
+    int64_t bad;
+    if (evaluate_part(mode, q, im, ds, limit, batch, progress, 0, 1, ref_pred, pred, res, &bad) != 0) return -1;
+    return check_finite(ds, bad, res);
 }
 
 int ratq_quant_evaluate_dist(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
                              int64_t limit, int batch, int progress, ratq_dist *dist, ratq_quant_eval_result *res) {
     const int rank = dist ? ratq_dist_rank(dist) : 0, world = dist ? ratq_dist_world(dist) : 1;
-    if (evaluate_part(mode, q, im, ds, limit, batch, progress, rank, world, NULL, NULL, res) != 0) return -1;
+    int64_t bad;
+    if (evaluate_part(mode, q, im, ds, limit, batch, progress, rank, world, NULL, NULL, res, &bad) != 0) return -1;
     if (world > 1) { // exact int64 sums, identical on every rank
-        int64_t v[4] = {res->n, res->top1, res->top5, res->agree};
-        ratq_dist_allreduce_sum_i64(dist, v, 4);
+        int64_t v[5] = {res->n, res->top1, res->top5, res->agree, res->nonfinite};
+        ratq_dist_allreduce_sum_i64(dist, v, 5);
         res->n = v[0];
         res->top1 = v[1];
         res->top5 = v[2];
         res->agree = v[3];
+        res->nonfinite = v[4];
     }
-    return 0;
+    return check_finite(ds, bad, res);
 }
 
 int ratq_qmodel_eval(const char *model_path, const char *data_path, int64_t limit, int batch, int progress,

@@ -25,6 +25,7 @@ typedef struct {
     int64_t n;          // images evaluated
     int64_t top1, top5; // correct counts
     int64_t agree;      // integer top-1 == float top-1 (only when a float reference ran)
+    int64_t nonfinite;  // images whose float logits hold a NaN or Inf (counted wrong; evaluation then fails)
 } ratq_quant_eval_result;
 
 typedef enum {
@@ -36,7 +37,9 @@ typedef enum {
 
 // Evaluate the first `limit` images (all if <= 0) in stored order. pred (may be NULL): top-1 per image out;
 // ref_pred (may be NULL): a reference top-1 per image (e.g. the float model's) counted in res->agree.
-// Top-1 ties go to the lowest class index. Returns 0 or -1 after an error line.
+// Top-1 ties go to the lowest class index. A float row holding a NaN or Inf is a miss (a NaN compares false, so
+// the plain rank test would call it a hit); after the pass such rows fail the evaluation: -1 and one error line
+// with their count and the first image (res keeps the counts). Returns 0 or -1 after an error line.
 int ratq_quant_evaluate(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmodel *im, const ratq_dataset *ds,
                         int64_t limit, int batch, int progress, const int32_t *ref_pred, int32_t *pred,
                         ratq_quant_eval_result *res);
@@ -52,9 +55,11 @@ int ratq_quant_evaluate_dist(ratq_eval_mode mode, ratq_qnet *q, const ratq_qmode
 int ratq_qmodel_eval(const char *model_path, const char *data_path, int64_t limit, int batch, int progress,
                      ratq_engine engine, ratq_quant_eval_result *res);
 
-// Top-k hit helpers over int8 / float score rows (ties: lower index ranks first).
+// Top-k hit helpers over int8 / float score rows (ties: lower index ranks first). A float row with any NaN or
+// Inf is never a hit (ratq_quant_row_finite).
 int ratq_quant_topk_hit_i8(const int8_t *s, int n, int label, int k);
 int ratq_quant_topk_hit_f32(const float *s, int n, int label, int k);
 int ratq_quant_argmax_f32(const float *s, int n);
+int ratq_quant_row_finite(const float *s, int n); // 1 if every s[i] is finite
 
 #endif

@@ -63,18 +63,13 @@ int ratq_qnet_quantize(ratq_qnet *q, const ratq_quant_options *opt) {
                 }
                 if (a > amax) amax = a;
             }
-            // raised where the bias would not fit in 2^30 (quant_grid.h: the accumulator never saturates)
-            double sw = ratq_weight_scale_bias_fit(ratq_weight_scale_s8(amax), b[c], sx);
+            double sw, M;
             ratq_rescale r;
-            const double M = ratq_conv_multiplier(sx, sw, sy);
-            if (opt->snap) {
-                if (ratq_rescale_from_real_up(M, opt->k, &r) != 0) goto range;
-                if (r.m) sw = ratq_weight_scale_snapped(r, sx, sy);
-            } else if (ratq_rescale_from_real(M, opt->k, &r) != 0)
-                goto range;
+            float ratio;
+            if (ratq_weight_channel_grid(amax, b[c], sx, sy, opt->k, opt->snap, &sw, &r, &ratio, &M) != 0) goto range;
             o->w_scale[c] = sw;
             o->rs[c] = r;
-            o->ratio[c] = (float)(sy * ratq_rescale_to_real(r) / (sx * sw));
+            o->ratio[c] = ratio;
             for (int j = 0; j < o->per_oc; j++) {
                 const size_t idx = base + j * stride;
                 const int8_t v = ratq_quantize_weight_s8((double)w[idx], sw);

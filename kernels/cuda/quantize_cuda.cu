@@ -41,7 +41,7 @@ static __global__ void quantize_kernel(int64_t n_ch, const ratq_qe_channel_desc 
         double sw;
         ratq_rescale r;
         float rt;
-        if (ratq_qe_channel(amax, d.sx, d.sy, k, snap, &sw, &r, &rt) != RATQ_QE_OK) { // same on every lane
+        if (ratq_qe_channel(amax, params[d.b_off], d.sx, d.sy, k, snap, &sw, &r, &rt) != RATQ_QE_OK) { // same on every lane
             if (lane == 0) atomicMin(status, (unsigned long long)ratq_qe_error_key(d.op, d.ch, RATQ_QE_RANGE));
             continue;
         }

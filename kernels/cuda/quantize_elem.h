@@ -8,10 +8,8 @@
 //
 // One output channel c of a CONV / DW / FC op, weights w_j (j < per_oc), bias b, input scale S_x, output scale S_y:
 //   amax   = max_j |w_j| (in double; order-free), error if some |w_j| is not finite (> 3.4e38 or NaN)
-//   S_w    = ratq_weight_scale_s8(amax)
-//   M      = ratq_conv_multiplier(S_x, S_w, S_y);  (m, s) = ratq_rescale_from_real(M, k)   (error if out of range)
-//            snap: (m, s) = ratq_rescale_from_real_up(M, k), S_w = ratq_weight_scale_snapped((m, s), S_x, S_y)
-//   r      = (float)(S_y m 2^-s / (S_x S_w))                                                 (STE ratio)
+//   S_w, (m, s), r = ratq_weight_channel_grid(amax, b, S_x, S_y, k, snap)  (quant_grid.h; error if out of range):
+//            the bias-fit weight scale, the k-bit multiplier (snapped or not) and the STE ratio
 //   q_j    = ratq_quantize_weight_s8(w_j, S_w);  wr_j = ratq_dequantize_weight_s8(q_j, S_w)
 //   q_b    = ratq_quantize_bias_s32(b, S_x, S_w)                                               (error if not finite)
 #ifndef RATQ_CUDA_QUANTIZE_ELEM_H
@@ -30,20 +28,11 @@ enum { RATQ_QE_OK = 0, RATQ_QE_WEIGHT_NONFINITE = 1, RATQ_QE_RANGE = 2, RATQ_QE_
 RATQ_HD double ratq_qe_abs(float w) { return fabs((double)w); }
 RATQ_HD int ratq_qe_abs_ok(double a) { return a <= 3.4e38; }
 
-// Per-channel quantization parameters from amax (see above). Returns RATQ_QE_OK or RATQ_QE_RANGE.
-RATQ_HD int ratq_qe_channel(double amax, double sx, double sy, int k, int snap, double *sw_out, ratq_rescale *r,
-                            float *ratio) {
-    double sw = ratq_weight_scale_s8(amax);
-    const double M = ratq_conv_multiplier(sx, sw, sy);
-    if (snap) {
-        if (ratq_rescale_from_real_up(M, k, r) != 0) return RATQ_QE_RANGE;
-        if (r->m) sw = ratq_weight_scale_snapped(*r, sx, sy);
-    } else if (ratq_rescale_from_real(M, k, r) != 0) {
-        return RATQ_QE_RANGE;
-    }
-    *sw_out = sw;
-    *ratio = (float)(sy * ratq_rescale_to_real(*r) / (sx * sw));
-    return RATQ_QE_OK;
+// Per-channel quantization parameters from amax and the bias (see above). Returns RATQ_QE_OK or RATQ_QE_RANGE.
+RATQ_HD int ratq_qe_channel(double amax, float b, double sx, double sy, int k, int snap, double *sw_out,
+                            ratq_rescale *r, float *ratio) {
+    return ratq_weight_channel_grid(amax, (double)b, sx, sy, k, snap, sw_out, r, ratio, NULL) == 0 ? RATQ_QE_OK
+                                                                                                  : RATQ_QE_RANGE;
 }
 
 // One weight: q = ratq_quantize_weight_s8(w, S_w), *wr = its dequantized float.
@@ -94,7 +83,7 @@ static inline int ratq_qe_channel_ref(const ratq_qe_channel_desc *d, const float
     double sw;
     ratq_rescale r;
     float rt;
-    if (ratq_qe_channel(amax, d->sx, d->sy, k, snap, &sw, &r, &rt) != RATQ_QE_OK) return RATQ_QE_RANGE;
+    if (ratq_qe_channel(amax, params[d->b_off], d->sx, d->sy, k, snap, &sw, &r, &rt) != RATQ_QE_OK) return RATQ_QE_RANGE;
     scale[d->slot] = sw;
     rs[d->slot] = r;
     ratio[d->slot] = rt;

@@ -33,10 +33,11 @@ RATQ_HD double ratq_weight_scale_s8(double amax) {
 // The bias must fit with room for every dot product: |q_b| = |b| / (S_x S_w) <= 2^30 (the dot products of the
 // supported layers stay below 255 * 127 * K < 2^30), so the int32 accumulator never saturates (LiteRT's would
 // wrap where ratq saturates). S_w (from ratq_weight_scale_s8) is raised to the smallest float32 >= |b| / (S_x 2^30)
-// where it is below; otherwise returned unchanged. Only near-dead channels with a large bias are affected.
+// where it is below; otherwise (and for a non-finite bias, which ratq_quantize_bias_s32 then rejects) returned
+// unchanged. Only near-dead channels with a large bias are affected.
 RATQ_HD double ratq_weight_scale_bias_fit(double s_w, double b, double s_x) {
     const double need = fabs(b) / (s_x * 1073741824.0);
-    if (!(s_w < need)) return s_w;
+    if (!(s_w < need) || !(need <= DBL_MAX)) return s_w;
     float f = (float)need;
     if ((double)f < need) f = nextafterf(f, FLT_MAX);
     return (double)f;
@@ -46,6 +47,29 @@ RATQ_HD double ratq_weight_scale_bias_fit(double s_w, double b, double s_x) {
 // ratq_rescale_from_real_up, so S_w >= the unsnapped scale and no weight clips): S_w = (m 2^-s) * S_y / S_x.
 RATQ_HD double ratq_weight_scale_snapped(ratq_rescale r, double s_x, double s_y) {
     return ratq_rescale_to_real(r) * s_y / s_x;
+}
+
+// One output channel's weight grid and k-bit multiplier, from amax = max_j |W[j]| (finite) and its bias b:
+//   S_w = ratq_weight_scale_bias_fit(ratq_weight_scale_s8(amax), b, S_x);  M = ratq_conv_multiplier(S_x, S_w, S_y)
+//   (m, s) = ratq_rescale_from_real(M, k);  snap: (m, s) = ratq_rescale_from_real_up(M, k),
+//            S_w = ratq_weight_scale_snapped((m, s), S_x, S_y) (unless m = 0)
+//   ratio = (float)(S_y m 2^-s / (S_x S_w))  (the STE's k-bit over exact multiplier; 1 when snapped)
+// The one sequence used by the CPU quantizer (host/quant/fake.c) and the GPU kernel (kernels/cuda/quantize_elem.h).
+// Returns 0, or -1 if M is out of range for k bits; *M_out (may be NULL) receives M for the error line.
+RATQ_HD int ratq_weight_channel_grid(double amax, double b, double s_x, double s_y, int k, int snap, double *s_w_out,
+                                     ratq_rescale *r, float *ratio, double *M_out) {
+    double s_w = ratq_weight_scale_bias_fit(ratq_weight_scale_s8(amax), b, s_x);
+    const double M = ratq_conv_multiplier(s_x, s_w, s_y);
+    if (M_out) *M_out = M;
+    if (snap) {
+        if (ratq_rescale_from_real_up(M, k, r) != 0) return -1;
+        if (r->m) s_w = ratq_weight_scale_snapped(*r, s_x, s_y);
+    } else if (ratq_rescale_from_real(M, k, r) != 0) {
+        return -1;
+    }
+    *s_w_out = s_w;
+    *ratio = (float)(s_y * ratq_rescale_to_real(*r) / (s_x * s_w));
+    return 0;
 }
 
 // q_w = clamp(round(w / S_w), -127, 127); w finite.

@@ -4,10 +4,13 @@
 //                               signs), 20000 random vectors, the real CMSIS-NN accumulators (M cut to k bits,
 //                               also read back through an accumulator dump file); dot-product unit N = 4.
 //   --full (label cpu;slow):    every k = 1..32, 100000 random vectors, dot-product units N = 1, 4, 8, 16.
+//   --synthetic (label cpu):    the default run with a generated accumulator dump in place of the CMSIS-NN
+//                               vectors of ../shared (so it runs on a machine without them).
 // Also checks the accumulator dump reader: round trip, and that truncated / wrong-magic files are rejected.
 // Exit code 0 = bit exact everywhere; 1 = a mismatch or a failed check (first mismatches printed).
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +81,30 @@ static void check_dump_roundtrip(const ratq_acc_dump *src, const char *tmp, ratq
     free(bytes);
 }
 
+// --synthetic: instead of the CMSIS-NN vectors (../shared), one generated dump: 16 channels, multipliers
+// log-uniform in [2^-12, 2^-1), 8192 accumulators log-uniform in magnitude up to 2^24 with random signs.
+static int synthetic_dump(ratq_acc_dump *d) {
+    uint64_t st = 2718;
+    d->channels = 16;
+    d->count = 8192;
+    d->zp = -3;
+    d->lo = -128;
+    d->hi = 127;
+    d->mult = malloc(sizeof(double) * 16);
+    d->acc = malloc(sizeof(int32_t) * 8192);
+    if (!d->mult || !d->acc) return -1;
+    for (int c = 0; c < 16; c++) d->mult[c] = ldexp(1.0, -12 + (int)ratq_test_range(&st, 0, 10)) * (1 + ratq_test_unit(&st));
+    for (int i = 0; i < 8192; i++) {
+        int64_t mag = (int64_t)1 << ratq_test_range(&st, 0, 24);
+        int64_t a = ratq_test_range(&st, 0, mag);
+        d->acc[i] = (int32_t)(ratq_test_rng(&st) & 1 ? -a : a);
+    }
+    return 1;
+}
+
 int main(int argc, char **argv) {
     int full = argc > 1 && !strcmp(argv[1], "--full");
+    int synthetic = argc > 1 && !strcmp(argv[1], "--synthetic");
     static const int quick_bits[] = {1, 4, 8, 32}, quick_macs[] = {4}, full_macs[] = {1, 4, 8, 16};
     int nbits = full ? 32 : 4, nrandom = full ? 100000 : 20000;
     const int *macs = full ? full_macs : quick_macs;
@@ -91,7 +116,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     ratq_acc_dump dumps[64];
-    int nd = load_cmsis(dumps, 63);
+    int nd = synthetic ? synthetic_dump(&dumps[0]) : load_cmsis(dumps, 63);
     if (nd < 0) return 1;
     ratq_acc_dump back;
     check_dump_roundtrip(&dumps[0], tmp, &back);

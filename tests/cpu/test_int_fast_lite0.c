@@ -4,7 +4,6 @@
 // half_even rescalers.
 // Needs RATQ_WEIGHTS (the converted Lite0 weights; missing = FAIL, as the other lite0 tests); without the shared
 // folder: exit 77 (skipped), unless RATQ_REQUIRE_SHARED=1.
-#include <sys/stat.h>
 
 #include "cpu/int_fast.h"
 #include "test_quant_common.h"
@@ -48,19 +47,15 @@ static void compare_engines(const ratq_qmodel *im, const int8_t *in, int n, cons
 }
 
 int main(void) {
-    const char *shared = getenv("RATQ_SHARED_DATA"), *require = getenv("RATQ_REQUIRE_SHARED");
+    const char *shared = getenv("RATQ_SHARED_DATA");
     char dpath[4096];
-    struct stat sb;
     snprintf(dpath, sizeof dpath, "%s/imagenet_sample", shared ? shared : "../shared/data");
-    if (stat(dpath, &sb) != 0) {
-        printf("test_int_fast_lite0: skipped: %s not found (no ../shared data)\n", dpath);
-        return require && !strcmp(require, "1") ? 1 : 77;
-    }
+    ratq_test_need(dpath); // skipped (77) without ../shared, a failure under RATQ_REQUIRE_SHARED=1
     ratq_effnet m = {0};
     ratq_qnet q = {0};
     uint8_t *img = NULL;
     const int n = 4; // the first 4 real images of imagenet_sample at 224 x 224
-    if (tq_lite0_calibrated(&m, &q, n, &img) == 0) {
+    if (tq_lite0_calibrated(&m, &q, n, &img, dpath) == 0) {
         const ratq_quant_options opts[3] = {{8, RATQ_ROUND_SINGLE, 0}, {31, RATQ_ROUND_TFLITE, 0}, {4, RATQ_ROUND_HALF_EVEN, 0}};
         for (int c = 0; c < 3; c++) {
             char what[64];

@@ -31,14 +31,12 @@ static int cmp_name(const void *a, const void *b) { return strcmp(*(const char *
 
 int main(void) {
     const char *shared = getenv("RATQ_SHARED_DATA");
-    const char *require = getenv("RATQ_REQUIRE_SHARED");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/cmsis_nn_vectors", shared ? shared : "../shared/data");
+    ratq_test_need(dir); // skipped (77) without ../shared, a failure under RATQ_REQUIRE_SHARED=1
     DIR *d = opendir(dir);
-    if (!d) {
-        printf("test_int_fast_vectors: skipped: %s not found (no ../shared data)\n", dir);
-        return require && !strcmp(require, "1") ? 1 : 77;
-    }
+    CHECK_MSG(d != NULL, "%s: cannot open", dir);
+    if (!d) return ratq_test_finish("test_int_fast_vectors");
     char *names[256];
     int n = 0;
     for (struct dirent *e; (e = readdir(d)) != NULL && n < 256;) {

@@ -1,6 +1,6 @@
 // test_model_weights.c — .ratqw weight files (models/weights.h): save/load round trip is bit-exact, and every
 // kind of bad file is rejected with an error (truncated, appended junk, wrong magic, wrong version, missing /
-// extra / mis-shaped tensor, non-finite value, unknown architecture, class-count mismatch). Also checks the
+// extra / mis-shaped tensor, non-finite value, negative BN variance, unknown architecture, class-count mismatch). Also checks the
 // architecture tables: parameter counts of lite0..lite4 against the reference model's.
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -90,6 +90,11 @@ int main(void) {
     ratq_effnet m;
     if (ratq_effnet_config_from_name("tiny", 0, 0, &cfg) != 0 || ratq_effnet_build(&m, &cfg) != 0) return 1;
     for (size_t i = 0; i < m.n_floats; i++) m.params[i] = (float)sin((double)i * 0.37) * 0.5f;
+    for (int l = 0; l < m.n_layers; l++) // a valid model: BN variances >= 0
+        if (m.layers[l].kind == RATQ_LAYER_BN) {
+            const ratq_tensor_info *v = &m.tensors[m.layers[l].var_t];
+            for (size_t j = 0; j < v->count; j++) m.params[v->offset + j] = fabsf(m.params[v->offset + j]);
+        }
 
     // round trip
     char good[256], tmpname[300];
@@ -153,6 +158,16 @@ int main(void) {
     }
     spit(tmp_path("nan"), c, n);
     CHECK(!loads(tmp_path("nan")), "NaN weight accepted");
+    // a negative BN running variance (finite, invalid: BN divides by sqrt(var + eps))
+    {
+        ratq_effnet bad;
+        CHECK(ratq_effnet_build(&bad, &cfg) == 0, "build");
+        memcpy(bad.params, m.params, m.n_floats * sizeof(float));
+        bad.params[bad.tensors[ratq_effnet_find_tensor(&bad, "_bn0.running_var")].offset + 3] = -0.5f;
+        CHECK(ratq_effnet_save(&bad, tmp_path("negvar")) == 0, "write");
+        CHECK(!loads(tmp_path("negvar")), "negative running_var accepted");
+        ratq_effnet_free(&bad);
+    }
     // unknown architecture name
     CHECK(write_variant(&m, tmp_path("arch"), "lite9", -1, -1, 0) == 0, "write");
     CHECK(!loads(tmp_path("arch")), "unknown architecture accepted");
@@ -201,7 +216,7 @@ int main(void) {
     ratq_effnet_free(&m);
     // clean up the temp folder
     const char *names[] = {"good.ratqw", "trunc1", "trunc2", "trunc3", "junk", "magic", "version", "dtype",
-                           "offset", "nan", "arch", "missing", "shape", "extra"};
+                           "offset", "nan", "negvar", "arch", "missing", "shape", "extra"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) remove(tmp_path(names[i]));
     rmdir(dir);
     printf("%s (%ld failures)\n", ratq_test_failures ? "FAIL" : "PASS", ratq_test_failures);

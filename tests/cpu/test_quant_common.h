@@ -92,14 +92,12 @@ static inline int tq_tiny_calibrated(ratq_effnet *m, ratq_qnet *q, int n_cal, in
     return ratq_test_failures ? -1 : 0;
 }
 
-// EfficientNet-Lite0 from $RATQ_WEIGHTS, BN folded, calibrated on the first 32 images of
-// $RATQ_SHARED_DATA/imagenet_sample (batches of 8); *test gets its first n images at 224 x 224 (caller frees).
-// Returns 0, or -1 after failed checks (missing weights or data fail loudly: no vacuous pass).
-static inline int tq_lite0_calibrated(ratq_effnet *m, ratq_qnet *q, int n, uint8_t **test) {
+// EfficientNet-Lite0 from $RATQ_WEIGHTS, BN folded, calibrated on the first 32 images of the data set dpath
+// (batches of 8; e.g. imagenet_sample, or Fashion-MNIST upscaled to 224 and gray replicated to RGB); *test gets its
+// first n images at 224 x 224 (caller frees). Returns 0, or -1 after failed checks (missing weights or data fail
+// loudly: no vacuous pass).
+static inline int tq_lite0_calibrated(ratq_effnet *m, ratq_qnet *q, int n, uint8_t **test, const char *dpath) {
     const char *wpath = tq_env("RATQ_WEIGHTS", "EfficientNet-Lite0 .ratqw from scripts/get_weights.py");
-    const char *shared = tq_env("RATQ_SHARED_DATA", "the shared data folder");
-    char dpath[4096];
-    snprintf(dpath, sizeof dpath, "%s/imagenet_sample", shared);
     if (ratq_effnet_load(m, wpath) != 0) {
         fprintf(stderr, "FAIL: cannot load %s (create it with scripts/get_weights.py)\n", wpath);
         return -1;

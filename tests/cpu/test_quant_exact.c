@@ -3,8 +3,9 @@
 // both rounding modes (single, tflite), with and without scale snapping.
 //   test_quant_exact tiny   : the tiny EfficientNet with random weights and BN statistics, random images
 //                             (calibrated on 24 other random images, so some activations clamp).
-//   test_quant_exact lite0  : EfficientNet-Lite0 (RATQ_WEIGHTS) on 8 real ImageNet images
-//                             ($RATQ_SHARED_DATA/imagenet_sample), calibrated on 32 of them.
+//   test_quant_exact lite0  : EfficientNet-Lite0 (RATQ_WEIGHTS) on 8 real Fashion-MNIST test images (Debian
+//                             dataset-fashion-mnist, upscaled to 224, gray to RGB), calibrated on 32 of them
+//                             (data every user has; the GPU twin, tests/gpu/test_quant_cuda.c, uses imagenet_sample).
 // Also checks the comparison is not vacuous: logits must differ between images and the model must not be all
 // clamped.
 #include <string.h>
@@ -57,8 +58,11 @@ static int test_lite0(void) {
     ratq_effnet m = {0};
     ratq_qnet q = {0};
     uint8_t *img = NULL;
-    const int n = 8; // the first 8 real images of imagenet_sample at 224 x 224
-    if (tq_lite0_calibrated(&m, &q, n, &img) == 0) run_configs(&q, img, n, 0); // test_quant_common.h
+    const int n = 8; // the first 8 Fashion-MNIST test images at 224 x 224 (Debian dataset-fashion-mnist)
+    char dpath[4096];
+    const char *fm = getenv("RATQ_FASHION_MNIST");
+    snprintf(dpath, sizeof dpath, "%s/t10k", fm && *fm ? fm : "/usr/share/datasets/fashion-mnist");
+    if (tq_lite0_calibrated(&m, &q, n, &img, dpath) == 0) run_configs(&q, img, n, 0); // test_quant_common.h
     free(img);
     ratq_qnet_free(&q);
     ratq_effnet_free(&m);

@@ -213,7 +213,9 @@ static int test_lite0(void) {
     ratq_qnet q = {0};
     uint8_t *img = NULL;
     const int n = 8; // the first 8 real images of imagenet_sample at 224 x 224
-    if (tq_lite0_calibrated(&m, &q, n, &img) == 0) run_configs(&q, img, n, TOL_BWD_LITE0); // test_quant_common.h
+    char dpath[4096];
+    snprintf(dpath, sizeof dpath, "%s/imagenet_sample", tq_env("RATQ_SHARED_DATA", "the shared data folder"));
+    if (tq_lite0_calibrated(&m, &q, n, &img, dpath) == 0) run_configs(&q, img, n, TOL_BWD_LITE0); // test_quant_common.h
     free(img);
     ratq_qnet_free(&q);
     ratq_effnet_free(&m);

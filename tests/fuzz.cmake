@@ -1,0 +1,30 @@
+# tests/fuzz.cmake — the loader fuzz harnesses (tests/fuzz/fuzz_<loader>.c, seeds and regression inputs in
+# tests/fuzz/corpus/<loader>/). Every build: each harness with tests/fuzz/replay.c as main, run over its corpus as
+# the CTest fuzz_replay_<loader> (label cpu; under ASan/UBSan in CI's sanitizer build). RATQ_FUZZ=ON (clang):
+# the libFuzzer binaries fuzz_<loader> (target ratq_fuzz) that scripts/fuzz.sh runs for a bounded time.
+set(RATQ_FUZZ_LOADERS ratqw ratqm shard npz idx jpeg cmsis racc ckpt)
+set(RATQ_FUZZ_DIR ${RATQ_TEST_DIR}/fuzz)
+if(RATQ_FUZZ)
+  add_custom_target(ratq_fuzz)
+endif()
+foreach(l ${RATQ_FUZZ_LOADERS})
+  if(RATQ_FUZZ)
+    add_executable(fuzz_${l} ${RATQ_FUZZ_DIR}/fuzz_${l}.c)
+    target_link_libraries(fuzz_${l} PRIVATE ratq_host)
+    target_include_directories(fuzz_${l} PRIVATE ${RATQ_TEST_DIR} ${RATQ_FUZZ_DIR})
+    target_link_options(fuzz_${l} PRIVATE -fsanitize=fuzzer)
+    add_dependencies(ratq_fuzz fuzz_${l})
+  else()
+    add_executable(fuzz_replay_${l} ${RATQ_FUZZ_DIR}/fuzz_${l}.c ${RATQ_FUZZ_DIR}/replay.c)
+    target_link_libraries(fuzz_replay_${l} PRIVATE ratq_host)
+    target_include_directories(fuzz_replay_${l} PRIVATE ${RATQ_TEST_DIR} ${RATQ_FUZZ_DIR})
+    ratq_add_test(NAME fuzz_replay_${l} COMMAND $<TARGET_FILE:fuzz_replay_${l}> ${RATQ_FUZZ_DIR}/corpus/${l})
+    set_tests_properties(fuzz_replay_${l} PROPERTIES ENVIRONMENT "TMPDIR=${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+endforeach()
+if(RATQ_FUZZ AND RATQ_HAVE_TURBOJPEG)
+  # Writes the binary seeds (run by hand, output committed): fuzz_make_corpus tests/fuzz/corpus
+  add_executable(fuzz_make_corpus ${RATQ_FUZZ_DIR}/make_corpus.c)
+  target_link_libraries(fuzz_make_corpus PRIVATE ratq_host)
+  target_include_directories(fuzz_make_corpus PRIVATE ${RATQ_TEST_DIR} ${RATQ_FUZZ_DIR})
+endif()
