@@ -25,6 +25,7 @@
 //   exposed  = max(t_ar / nb, t_ar - f T)   (the buckets of the last micro-batch overlap its backward, nb buckets)
 //   images/s = W B / (T + exposed),   efficiency = T / (T + exposed)
 // Targets: 8 GPUs over NVLink (W = 8) and 2 nodes x 8 GPUs over 100 Gb/s (W = 16, the network's bandwidth).
+// With --step-ms the figures also go out as one "json: {...}" line (scripts/gpu_check.sh collects it).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +143,7 @@ int main(int argc, char **argv) {
                 int w;
                 double bw, lat;
             } tg[2] = {{"8 GPUs, NVLink", 8, nvlink_bw, 3}, {"2 nodes x 8 GPUs, 100 Gb/s", 16, net_bw, 5}};
-            double ips[2];
+            double ips[2], eff[2], ar_ms[2];
             for (int k = 0; k < 2; k++) {
                 const int w = tg[k].w;
                 const double tw = 2.0 * (w - 1) / w * bytes / (tg[k].bw * 1e9) + 2.0 * (w - 1) * tg[k].lat * 1e-6;
@@ -150,9 +151,19 @@ int main(int argc, char **argv) {
                 printf("| %s | %d | %.0f | %.3f | %.3f | %.1f %% | %.0f |\n", tg[k].name, w, tg[k].bw, tw * 1e3,
                        exposed * 1e3, 100.0 * T / (T + exposed), w * batch / (T + exposed));
                 ips[k] = w * batch / (T + exposed);
+                eff[k] = T / (T + exposed);
+                ar_ms[k] = tw * 1e3;
             }
             printf("RESULT scaling_8gpu_nvlink_images_per_s=%.0f\nRESULT scaling_2node_100g_images_per_s=%.0f\n", ips[0],
                    ips[1]);
+            // the line scripts/gpu_check.sh collects (bus bandwidths are the stated assumptions unless given)
+            printf("json: {\"bench\": \"dist_scaling\", \"grad_mb\": %.3f, \"step_ms\": %.3f, \"batch\": %d, "
+                   "\"bwd_frac\": %.3f, \"buckets\": %d, \"nvlink_busbw_gbs\": %.1f, \"net_busbw_gbs\": %.1f, "
+                   "\"one_gpu_img_s\": %.1f, \"gpu8_nvlink_allreduce_ms\": %.3f, \"gpu8_nvlink_eff\": %.4f, "
+                   "\"gpu8_nvlink_img_s\": %.0f, \"node2_100g_allreduce_ms\": %.3f, \"node2_100g_eff\": %.4f, "
+                   "\"node2_100g_img_s\": %.0f}\n",
+                   bytes / 1e6, step_ms, batch, bwd_frac, nb, nvlink_bw, net_bw, batch / T, ar_ms[0], eff[0], ips[0],
+                   ar_ms[1], eff[1], ips[1]);
         }
     }
     free(buf);

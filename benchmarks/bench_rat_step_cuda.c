@@ -1,13 +1,15 @@
 // bench_rat_step_cuda.c — images/s of the GPU-resident RAT step (host/train/rat_step_cuda.h) on EfficientNet-Lite0,
 // batch 128 at 224x224 (k = 4, SGD momentum, label smoothing 0.1, no teacher: the same work as a PyTorch training
 // step of scripts/bench_pytorch.py), next to the host-driven path it replaces (CPU quantization + the host API of
-// host/quant/qnet_cuda.h, the `--device cuda` loop of host/train/rat_train.c as of issue 13).
+// host/quant/qnet_cuda.h: `--device cuda-host`, which was `--device cuda` before issue 15).
 //
 // Validates before timing (exit 1 on a mismatch, nothing timed):
 //   device quantization == ratq_qnet_quantize bit for bit (every int8 weight, bias, (m, s), ratio, dequantized weight),
 //   and the integer forward of 2 images on the GPU == ratq_qnet_forward on the CPU, byte for byte (logits).
-// Timed (wall clock per step(), which waits for the step's result; the next batch is staged from pinned memory on the
-// copy stream while the step runs, as in training): warm-up steps, then STEPS timed steps, for
+// Timed in the RAT loop's order (host/train/rat_train.h "GPU-resident loop": submit step t, collect step t - 1, stage
+// batch t + 1 from pinned memory on the copy stream while step t runs): warm-up steps (each slot eager once, then
+// captured), then STEPS timed steps, wall clock from the collection of the last warm-up step to that of the last
+// timed one (the device runs the timed steps back to back in between), for
 //   tf32 graph   the default: TF32 tensor-core GEMMs, the step body replayed as a CUDA Graph
 //   tf32 eager   the same launched kernel by kernel (the graph's gain)
 //   fp32 graph   FP32 SIMT GEMMs (the reference arithmetic)
@@ -226,16 +228,20 @@ int main(int argc, char **argv) {
         c.graphs = modes[mi].graphs;
         ratq_rat_cuda *tr = ratq_rat_cuda_create(&q, &qo, NULL, &c);
         if (!tr) return 1;
-        const int warm = 3;
+        const int warm = 4; // slot 0 / 1 eager, then captured
         double t0 = 0, dev_ms = 0;
         if (ratq_rat_cuda_stage(tr, 0, pin, lab) != 0) return 1;
-        for (int t = 0; t < warm + steps; t++) {
-            if (t == warm) t0 = ratq_now();
+        for (int t = 0; t <= warm + steps; t++) {
+            if (t < warm + steps && ratq_rat_cuda_submit(tr, t & 1, t, 1e-3) != 0) return 1;
+            if (t > 0) { // collect step t - 1 while step t runs
+                ratq_rat_cuda_result r;
+                if (ratq_rat_cuda_collect(tr, (t - 1) & 1, &r) != 0) return 1;
+                if (t - 1 >= warm) dev_ms += ratq_rat_cuda_last_step_ms(tr);
+                if (t - 1 == warm - 1) t0 = ratq_now();
+            }
             const int nx = (t + 1) & 1;
-            if (ratq_rat_cuda_stage(tr, nx, pin + per * (size_t)B * nx, lab + (size_t)B * nx) != 0) return 1;
-            ratq_rat_cuda_result r;
-            if (ratq_rat_cuda_step(tr, t & 1, t, 1e-3, &r) != 0) return 1;
-            if (t >= warm) dev_ms += ratq_rat_cuda_last_step_ms(tr);
+            if (t + 1 < warm + steps && ratq_rat_cuda_stage(tr, nx, pin + per * (size_t)B * nx, lab + (size_t)B * nx) != 0)
+                return 1;
         }
         const double wall = (ratq_now() - t0) / steps, ips = B / wall;
         if (ips > best_ips && modes[mi].gemm != RATQ_QNET_GEMM_BF16) best_ips = ips;
@@ -285,9 +291,9 @@ int main(int argc, char **argv) {
            step_ms, 1.0 - fwd_ms / step_ms, B);
     printf("\njson: {\"bench\": \"rat_step_cuda\", \"device\": \"%s\", \"batch\": %d, \"weights\": \"%s\", "
            "\"tf32_graph_ips\": %.1f, \"tf32_eager_ips\": %.1f, \"fp32_graph_ips\": %.1f, \"bf16_graph_ips\": %.1f, "
-           "\"host_path_ips\": %.1f, \"forward_ms\": %.3f, \"bwd_frac\": %.3f}\n",
+           "\"host_path_ips\": %.1f, \"forward_ms\": %.3f, \"bwd_frac\": %.3f, \"best_step_ms\": %.3f}\n",
            prop.name, B, random ? "random" : "pretrained", ips_mode[0], ips_mode[1], ips_mode[2], ips_mode[3], host_ips,
-           fwd_ms, 1.0 - fwd_ms / step_ms);
+           fwd_ms, 1.0 - fwd_ms / step_ms, step_ms);
     ratq_rat_cuda_host_free(pin);
     ratq_rat_cuda_host_free(lab);
     CUDA_CHECK(cudaFree(dimg));

@@ -12,17 +12,24 @@
 #              executable's libraries resolve, and only to the prefix, the CUDA libraries or the C / C++ runtime
 #   data       `ratq data-info` on the packed data subsets and `ratq eval` of the packed Lite0 weights (CPU)
 #   --- the rehearsal (--rehearse) stops here, before the first GPU command ---
-#   ctest      ctest -L gpu with a per-test timeout: every GPU test must RUN and pass (a skip is a failure)
-#   sanitizer  compute-sanitizer --tool memcheck on the small GPU tests (concurrently): any error fails
+#   ctest      ctest -L gpu -j4 with a per-test timeout: every GPU test must RUN and pass (a skip is a failure);
+#   sanitizer  at the same time (correctness only, nothing timed runs then): compute-sanitizer --tool memcheck on the
+#              small GPU tests, concurrently: any error fails
 #   bench_cuda bench_cuda_epilogue (fused epilogue vs copy bandwidth), bench_cuda_train
+#   rat_step   bench_rat_step_cuda: the GPU-resident RAT step, Lite0 batch 128 (TF32 / FP32 / bf16, graph / eager, in
+#              the loop's order) and the host-driven path, validated against the CPU first
 #   pytorch    scripts/bench_pytorch.py --train-step: Lite0 training step, batch 128, fp32 eager and fake-quant QAT
-#   ratq_step  `ratq finetune --device cuda --batch 128` on Lite0 (the RAT step as the code stands): two runs that
-#              stop after 1 and 3 steps; (t3 - t1) / 2 is one step (loading, calibration and evaluation cancel)
+#   ratq_step  `ratq finetune --device cuda --batch 128` on Lite0 (the GPU-resident loop with its input stream): two
+#              runs that stop after 4 and 8 steps (1 step per epoch); (t8 - t4) / 4 is one steady step (loading,
+#              calibration, evaluation, the eager and captured warm-up steps 0-3 and the stop's checkpoint cancel)
+#   scaling    bench_dist_scaling --step-ms (rat_step's best step) --bwd-frac: the 8-GPU NVLink / 2-node model
 # Each stage prints its elapsed time; all stages share a deadline (RATQ_GPU_BUDGET_S, default 480 s): a stage that
-# no longer fits is reported as not run. Writes into $OUT (else BUILD/out), at most 7 files: gpu_check.log (all
-# output), summary.md (printed last), figures.json (every figure), bench_cuda_epilogue.md, bench_cuda_train.md,
-# sanitizer.log, finetune.log. Exits 0 only if every stage passed: a failed or skipped GPU test, a sanitizer error,
-# a benchmark that failed or did not run, or a missing dependency fails it.
+# no longer fits is reported as not run. Writes into $OUT (else BUILD/out), at most 8 files: gpu_check.log (all
+# output), summary.md (printed last: stages, tests, figures, and PASS / FAIL per target of issues 13 / 15: RAT step >= 2x
+# PyTorch QAT, >= 1x PyTorch fp32 eager, fused epilogue >= 70 % of copy bandwidth), figures.json (every figure),
+# bench_cuda_epilogue.md, bench_cuda_train.md, bench_rat_step_cuda.md, sanitizer.log, finetune.log. Exits 0 only if
+# every stage passed: a failed or skipped GPU test, a sanitizer error, a benchmark that failed or did not run, or a
+# missing dependency fails it. The targets do not change the exit status: they record where the code stands.
 #
 # usage: scripts/gpu_check.sh [--rehearse] [--pack DIR] [--build DIR]
 #   --rehearse   every step that needs no GPU, in the device's conditions (for CI: tests/gpu_rehearsal.cmake)
@@ -56,7 +63,7 @@ work="$build/gpu-work"
 prefix="$build/prefix"
 mkdir -p "$out" "$work" || exit 2
 rm -f "$work"/*.tsv "$work"/*.xml "$work"/*.json "$work"/*.jsonl "$out"/{gpu_check.log,summary.md,figures.json} \
-  "$out"/{bench_cuda_epilogue.md,bench_cuda_train.md,sanitizer.log,finetune.log} 2>/dev/null
+  "$out"/{bench_cuda_epilogue.md,bench_cuda_train.md,bench_rat_step_cuda.md,sanitizer.log,finetune.log} 2>/dev/null
 exec > >(tee -a "$out/gpu_check.log") 2>&1
 tee_pid=$!
 
@@ -264,7 +271,7 @@ fi
 stage_begin build
 if [ "$configured" = 0 ]; then
   stage_end "not run" "not configured"
-elif ! targets=(ratq bench_cuda_epilogue bench_cuda_train
+elif ! targets=(ratq bench_cuda_epilogue bench_cuda_train bench_rat_step_cuda bench_dist_scaling
                 $(ctest --test-dir "$build" -N -L gpu 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: *//p')) ||
      ! timeout "$(cap 420)" cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" > "$work/build.log" 2>&1; then
   grep -n -m 30 -B3 -A12 -E 'error|Error|undefined reference' "$work/build.log" | head -150
@@ -273,7 +280,10 @@ elif ! targets=(ratq bench_cuda_epilogue bench_cuda_train
 else
   grep -i -m 20 'warning' "$work/build.log" | sed 's/^/  /'
   # every executable the GPU checks run: libraries resolve, and only to the prefix / CUDA / the C and C++ runtime
-  exes=("$build/ratq" "$build/benchmarks/bench_cuda_epilogue" "$build/benchmarks/bench_cuda_train")
+  exes=("$build/ratq")
+  for b in bench_cuda_epilogue bench_cuda_train bench_rat_step_cuda bench_dist_scaling; do
+    exes+=("$build/benchmarks/$b")
+  done
   while read -r t; do exes+=("$(find "$build" -type f -name "$t" -perm -u+x | head -1)"); done < \
     <(ctest --test-dir "$build" -N -L gpu 2>/dev/null | sed -n 's/^ *Test *#[0-9]*: *//p')
   bad=""
@@ -325,11 +335,31 @@ fi
 if [ "$mode" = device ]; then
   export RATQ_SHARED_DATA="$data" RATQ_WEIGHTS="$weights"
 
+  # ---- sanitizer, started first, in the background: correctness only, so it shares the GPU with ctest ----
+  san_ok=0
+  san_t0=$(now)
+  san_pids=()
+  # name, executable, argument: the small GPU tests, concurrently (the device has room for all of them)
+  san_runs=("test_requant_cuda test_requant_cuda -" "test_cuda_int_ops test_cuda_int_ops -"
+            "test_quant_cuda_tiny test_quant_cuda_tiny tiny" "test_cuda_train_ops test_cuda_train_ops -")
+  if [ -n "$sanitizer" ] && [ -x "$ratq" ] && [ "$(left)" -ge 75 ]; then
+    san_ok=1
+    t=$(cap 240)
+    for r in "${san_runs[@]}"; do
+      read -r name exe arg <<< "$r"
+      e="$(find "$build" -type f -name "$exe" -perm -u+x | head -1)"
+      [ "$arg" = - ] && arg=""
+      ( timeout "$t" "$sanitizer" --tool memcheck --error-exitcode 99 --print-limit 20 "$e" $arg \
+          > "$work/san_$name.log" 2>&1; echo $? > "$work/san_$name.rc" ) &
+      san_pids+=($!)
+    done
+  fi
+
   stage_begin ctest
   if [ ! -x "$ratq" ]; then
     stage_end "not run" "nothing built"
   elif fits 60; then
-    timeout "$(cap 300)" ctest --test-dir "$build" -L gpu -j3 --timeout "$(cap 240)" --output-on-failure \
+    timeout "$(cap 300)" ctest --test-dir "$build" -L gpu -j4 --timeout "$(cap 240)" --output-on-failure \
       --output-junit "$work/ctest_gpu.xml"
     rc=$?
     counts=$(py - "$work/ctest_gpu.xml" <<'EOF' 2>/dev/null
@@ -350,54 +380,55 @@ EOF
     fi
   fi
 
-  stage_begin sanitizer
+  STAGE=sanitizer ST0=$san_t0
+  echo; echo "=== [sanitizer] (started with ctest; waiting for it)"
   if [ -z "$sanitizer" ]; then
     stage_end FAIL "compute-sanitizer not found"
-  elif fits 60; then
-    # name, executable, argument: the small GPU tests, concurrently (the device has room for all of them)
-    runs=("test_requant_cuda test_requant_cuda -" "test_cuda_int_ops test_cuda_int_ops -"
-          "test_quant_cuda_tiny test_quant_cuda_tiny tiny" "test_cuda_train_ops test_cuda_train_ops -")
-    t=$(cap 240)
-    pids=()
-    for r in "${runs[@]}"; do
-      read -r name exe arg <<< "$r"
-      e="$(find "$build" -type f -name "$exe" -perm -u+x | head -1)"
-      [ "$arg" = - ] && arg=""
-      ( timeout "$t" "$sanitizer" --tool memcheck --error-exitcode 99 --print-limit 20 "$e" $arg \
-          > "$work/san_$name.log" 2>&1; echo $? > "$work/san_$name.rc" ) &
-      pids+=($!)
-    done
-    wait "${pids[@]}" # only these: a bare wait would also wait for the log's tee
-    ok=1
+  elif [ "$san_ok" = 0 ]; then
+    stage_end "not run" "nothing built or out of time"
+  else
+    wait "${san_pids[@]}" # only these: a bare wait would also wait for the log's tee
     : > "$out/sanitizer.log"
-    for r in "${runs[@]}"; do
+    for r in "${san_runs[@]}"; do
       read -r name _ <<< "$r"
       rc=$(cat "$work/san_$name.rc" 2>/dev/null || echo 1)
       summary=$(grep -m1 'ERROR SUMMARY' "$work/san_$name.log" | sed 's/^=* *//')
       case "$rc" in
         0) v=ok ;; 99) v="memcheck errors" ;; 124) v="timeout" ;; 77) v="skipped (no device?)" ;; *) v="exit $rc" ;;
       esac
-      [ "$rc" = 0 ] || ok=0
+      [ "$rc" = 0 ] || san_ok=0
       printf '%s\t%s\t%s\n' "$name" "$v" "${summary:-no summary}" >> "$work/sanitizer.tsv"
       echo "  $name: $v (${summary:-no ERROR SUMMARY line})"
       { echo "==== $name: $v"; cat "$work/san_$name.log"; } >> "$out/sanitizer.log"
       [ "$rc" = 0 ] || tail -25 "$work/san_$name.log"
     done
-    [ "$ok" = 1 ] && stage_end ok || stage_end FAIL "compute-sanitizer reported errors or a run did not finish"
+    [ "$san_ok" = 1 ] && stage_end ok || stage_end FAIL "compute-sanitizer reported errors or a run did not finish"
   fi
+
+  # bench NAME TIMEOUT ARGS...: build/benchmarks/NAME into $OUT/NAME.md, its json line collected; 0 = ok
+  bench() {
+    local b=$1 t=$2 rc
+    shift 2
+    timeout "$(cap "$t")" "$build/benchmarks/$b" "$@" > "$out/$b.md" 2> "$work/$b.err"
+    rc=$?
+    cat "$out/$b.md" "$work/$b.err"
+    grep '^json: ' "$out/$b.md" | sed 's/^json: //' >> "$work/bench.jsonl"
+    grep -q '^json: ' "$out/$b.md" || { echo "  $b: exit $rc, no figures"; return 1; }
+    return "$rc"
+  }
 
   stage_begin bench_cuda
   if fits 30; then
     ok=1
-    for b in bench_cuda_epilogue bench_cuda_train; do
-      timeout "$(cap 150)" "$build/benchmarks/$b" > "$out/$b.md" 2> "$work/$b.err"
-      rc=$?
-      cat "$out/$b.md" "$work/$b.err"
-      grep -q '^json: ' "$out/$b.md" || { ok=0; echo "  $b: exit $rc, no figures"; }
-      [ "$rc" = 0 ] || ok=0
-      grep '^json: ' "$out/$b.md" | sed 's/^json: //' >> "$work/bench.jsonl"
-    done
+    bench bench_cuda_epilogue 150 || ok=0
+    bench bench_cuda_train 150 || ok=0
     [ "$ok" = 1 ] && stage_end ok || stage_end FAIL "a CUDA benchmark failed or did not run"
+  fi
+
+  stage_begin rat_step
+  if fits 40; then
+    if bench bench_rat_step_cuda 150 --batch 128 --steps 10; then stage_end ok
+    else stage_end FAIL "bench_rat_step_cuda failed (validation, a step, or no figures)"; fi
   fi
 
   stage_begin pytorch
@@ -415,107 +446,55 @@ EOF
   if fits 60; then
     ok=1
     : > "$out/finetune.log"
-    for steps in 1 3; do
+    workers=$(($(nproc) > 4 ? $(nproc) - 2 : 2))
+    for steps in 4 8; do
       t1=$(now)
       timeout "$(cap 200)" "$ratq" finetune --model "$weights" --data "$data/imagenet_trainlike/train_jpeg.npz" \
-        --val "$data/imagenet_sample" --val-limit 8 --calib-images 32 --rescale-bits 4 --epochs 8 --batch 128 \
-        --stop-after "$steps" --device cuda --seed 1 --json -o "$work/ft$steps.ratqm" \
-        --log "$work/ft$steps.log.jsonl" --checkpoint "$work/ft$steps.ckpt" >> "$out/finetune.log" 2>&1
+        --val "$data/imagenet_sample" --val-limit 8 --calib-images 32 --rescale-bits 4 --epochs 16 --batch 128 \
+        --label-smoothing 0.1 --weight-decay 4e-5 --workers "$workers" --stop-after "$steps" --device cuda --seed 1 \
+        --json -o "$work/ft$steps.ratqm" --log "$work/ft$steps.log.jsonl" --checkpoint "$work/ft$steps.ckpt" \
+        >> "$out/finetune.log" 2>&1
       rc=$?
       dt=$(awk -v a="$(now)" -v b="$t1" 'BEGIN { printf "%.3f", a - b }')
-      echo "  finetune --stop-after $steps: exit $rc, $dt s"
+      echo "  finetune --device cuda --stop-after $steps: exit $rc, $dt s"
       printf '%s\t%s\t%s\n' "$steps" "$rc" "$dt" >> "$work/ratq_step.tsv"
       [ "$rc" = 0 ] || { ok=0; tail -15 "$out/finetune.log"; break; }
     done
+    # the two runs' common steps 0-3 must agree bit for bit (the log's losses): rerun determinism on the device
+    if [ "$ok" = 1 ] && ! cmp -s <(head -4 "$work/ft4.log.jsonl") <(head -4 "$work/ft8.log.jsonl"); then
+      ok=0
+      echo "  steps 0-3 of the two runs differ:"; head -4 "$work/ft4.log.jsonl" "$work/ft8.log.jsonl"
+    fi
     cat "$work"/ft*.log.jsonl >> "$out/finetune.log" 2>/dev/null
-    [ "$ok" = 1 ] && stage_end ok || stage_end FAIL "ratq finetune --device cuda failed"
+    [ "$ok" = 1 ] && stage_end ok || stage_end FAIL "ratq finetune --device cuda failed or was not deterministic"
+  fi
+
+  stage_begin scaling
+  # the measured single-GPU step and backward fraction of rat_step
+  read -r step_ms bwd_frac <<< "$(py -c 'import json, sys
+for l in open(sys.argv[1]):
+    j = json.loads(l)
+    if j.get("bench") == "rat_step_cuda" and j.get("best_step_ms"):
+        print(j["best_step_ms"], j["bwd_frac"])' "$work/bench.jsonl" 2>/dev/null)"
+  if [ -z "${step_ms:-}" ]; then
+    stage_end "not run" "no step time from rat_step"
+  elif fits 10; then
+    bf=$(awk -v f="$bwd_frac" 'BEGIN { print (f > 0 && f < 1) ? f : 0.667 }')
+    timeout "$(cap 60)" "$build/benchmarks/bench_dist_scaling" --model "$weights" --step-ms "$step_ms" \
+      --bwd-frac "$bf" --batch 128 --buckets 5 > "$work/scaling.md" 2>&1
+    rc=$?
+    cat "$work/scaling.md"
+    grep '^json: ' "$work/scaling.md" | sed 's/^json: //' >> "$work/bench.jsonl"
+    if [ "$rc" = 0 ] && grep -q '^json: ' "$work/scaling.md"; then stage_end ok
+    else stage_end FAIL "bench_dist_scaling exit $rc"; fi
   fi
 else
   echo
   echo "=== rehearsal: stopping before the first GPU command (ctest -L gpu)"
 fi
 
-# ---- summary: figures.json and summary.md -------------------------------------------------------------------------
-py - "$work" "$out" "$mode" "$failed" <<'EOF' || { cat "$work/stages.tsv"; failed=1; }
-import json, os, sys, xml.etree.ElementTree as ET
-
-work, out, mode, failed = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-
-def rows(name):
-    p = os.path.join(work, name)
-    return [l.rstrip("\n").split("\t") for l in open(p)] if os.path.exists(p) else []
-
-def jsonl(name):
-    p = os.path.join(work, name)
-    res = []
-    for l in (open(p) if os.path.exists(p) else []):
-        try:
-            res.append(json.loads(l))
-        except ValueError:
-            pass
-    return res
-
-fig = {"mode": mode, "passed": not failed, "env": {k: v for k, v in rows("env.tsv")},
-       "stages": [{"stage": s, "status": st, "seconds": float(t), "note": n} for s, st, t, n in rows("stages.tsv")]}
-tests = []
-if os.path.exists(os.path.join(work, "ctest_gpu.xml")):
-    for t in ET.parse(os.path.join(work, "ctest_gpu.xml")).getroot().iter("testcase"):
-        tests.append({"test": t.get("name"), "status": t.get("status"), "seconds": float(t.get("time", 0))})
-fig["gpu_tests"] = tests
-fig["sanitizer"] = [{"test": a, "result": b, "summary": c} for a, b, c in rows("sanitizer.tsv")]
-for b in jsonl("bench.jsonl"):
-    fig[b.pop("bench")] = b
-pt = jsonl("pytorch.json")
-if pt:
-    fig["pytorch"] = pt[-1]
-ev = jsonl("eval.json")
-if ev:
-    fig["cpu_eval_packed"] = ev[-1]
-st = {int(s): (int(rc), float(t)) for s, rc, t in rows("ratq_step.tsv")}
-if 1 in st and 3 in st and st[1][0] == 0 and st[3][0] == 0:
-    step = (st[3][1] - st[1][1]) / 2
-    fig["ratq_step"] = {"batch": 128, "seconds_stop_after_1": st[1][1], "seconds_stop_after_3": st[3][1],
-                        "step_s": step, "img_s": 128 / step if step > 0 else None}
-
-def ratio(a, b):
-    return a / b if a and b else None
-
-r, p, e, tr = fig.get("ratq_step", {}), fig.get("pytorch", {}), fig.get("cuda_epilogue", {}), fig.get("cuda_train", {})
-fig["ratios"] = {"ratq_rat_vs_pytorch_qat": ratio(r.get("img_s"), p.get("qat_img_s")),
-                 "ratq_rat_vs_pytorch_fp32": ratio(r.get("img_s"), p.get("fp32_img_s")),
-                 "epilogue_fused_vs_copy_bw": e.get("fused_frac_copy")}
-targets = {"ratq_rat_vs_pytorch_qat": 2.0, "ratq_rat_vs_pytorch_fp32": 1.0, "epilogue_fused_vs_copy_bw": 0.70}
-with open(os.path.join(out, "figures.json.tmp"), "w") as f:
-    json.dump(fig, f, indent=1)
-os.replace(os.path.join(out, "figures.json.tmp"), os.path.join(out, "figures.json"))
-
-fmt = lambda x, d=2: "-" if x is None else f"{x:.{d}f}"
-L = [f"# gpu_check ({mode}): {'PASSED' if not failed else 'FAILED'}", ""]
-L += [f"- {k}: {v}" for k, v in fig["env"].items()] + ["", "| stage | status | s | note |", "|---|---|---|---|"]
-L += [f"| {s['stage']} | {s['status']} | {s['seconds']:.1f} | {s['note']} |" for s in fig["stages"]]
-if tests:
-    L += ["", "| GPU test | status | s |", "|---|---|---|"]
-    L += [f"| {t['test']} | {t['status']} | {t['seconds']:.1f} |" for t in tests]
-if fig["sanitizer"]:
-    L += ["", "| memcheck | result | summary |", "|---|---|---|"]
-    L += [f"| {s['test']} | {s['result']} | {s['summary']} |" for s in fig["sanitizer"]]
-if mode == "device":
-    L += ["", "| figure | value | target |", "|---|---|---|",
-          f"| PyTorch fp32 eager train step, images/s | {fmt(p.get('fp32_img_s'), 1)} | |",
-          f"| PyTorch fake-quant QAT train step, images/s | {fmt(p.get('qat_img_s'), 1)} | |",
-          f"| ratq RAT step --device cuda, images/s | {fmt(r.get('img_s'), 1)} | |",
-          f"| fused epilogue, GB/s (copy {fmt(e.get('copy_gbs'), 0)} GB/s) | {fmt(e.get('fused_gbs'), 0)} | |",
-          f"| STE prologue / copy bandwidth | {fmt(tr.get('ste_frac_copy'))} | |",
-          f"| depthwise backward (all Lite0 layers) / copy bandwidth | {fmt(tr.get('dw_bwd_frac_copy'))} | |"]
-    for k, v in fig["ratios"].items():
-        verdict = "-" if v is None else ("met" if v >= targets[k] else "not met")
-        L.append(f"| {k} | {fmt(v)} | >= {targets[k]} ({verdict}) |")
-text = "\n".join(L) + "\n"
-with open(os.path.join(out, "summary.md"), "w") as f:
-    f.write(text)
-print()
-print(text)
-EOF
+# ---- summary: figures.json and summary.md (scripts/gpu_summary.py: the derived figures and the targets) -------------
+py "$root/scripts/gpu_summary.py" "$work" "$out" "$mode" "$failed" || { cat "$work/stages.tsv"; failed=1; }
 total_s=$(awk -v a="$(now)" -v b="$T0" 'BEGIN { printf "%.0f", a - b }')
 echo "gpu_check: $([ "$failed" = 0 ] && echo PASSED || echo FAILED) in $total_s s; files in $out"
 exec >&- 2>&-

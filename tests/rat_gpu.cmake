@@ -6,11 +6,16 @@
 #   test_quantize_elem        device quantization element functions == ratq_qnet_quantize, tiny network (plain C)
 #   test_quantize_elem_lite0  the same on EfficientNet-Lite0 (exit 77 without the weights file)
 #   test_rat_loss             the shared RAT loss (ratq_rat_loss_cpu) == the loop's formulas, bit for bit (plain C)
+#   test_rat_loop_pipelined   the RAT loop's pipelined path (the order of --device cuda) on a CPU mock device
 ratq_cpu_test(test_quantize_elem SOURCES ${RATQ_TEST_DIR}/cpu/test_quantize_elem.c ARGS tiny)
 ratq_cpu_test(test_quantize_elem_lite0 SOURCES ${RATQ_TEST_DIR}/cpu/test_quantize_elem.c ARGS lite0)
 set_tests_properties(test_quantize_elem_lite0 PROPERTIES SKIP_RETURN_CODE 77)
 set_property(TEST test_quantize_elem_lite0 APPEND PROPERTY ENVIRONMENT "RATQ_WEIGHTS=${RATQ_LITE0_WEIGHTS}")
 ratq_cpu_test(test_rat_loss SOURCES ${RATQ_TEST_DIR}/cpu/test_rat_loss.c)
+# test_rat_loop_pipelined: the loop's pipelined order (--device cuda's) through an injected CPU "device" table that
+# checks the stage / submit / collect contract: bit-identical to the phase loop, resumes, a NaN loss stops it.
+ratq_cpu_test(test_rat_loop_pipelined SOURCES ${RATQ_TEST_DIR}/cpu/test_rat_loop_pipelined.c)
+set_property(TEST test_rat_loop_pipelined APPEND PROPERTY ENVIRONMENT "OMP_NUM_THREADS=1;OPENBLAS_NUM_THREADS=1")
 if(RATQ_HAVE_CUDA)
   # test_cuda_fused_host: the fused backward's and the float teacher's element functions on the host (nvcc-compiled,
   # launches nothing): bit-exact against the unfused CPU sequence.
@@ -32,9 +37,10 @@ set_tests_properties(test_dist_env PROPERTIES TIMEOUT 120)
 #   test_rat_step_cuda_tiny    one GPU step vs the CPU step (5 configurations), reruns and graph replay bit-identical
 #   test_rat_step_cuda_lite0   the same on EfficientNet-Lite0, 8 images
 #   test_rat_step_cuda_resume  checkpoint resume bit-identical; CPU step from a GPU checkpoint within tolerance
-#   test_rat_step_cuda_loop    ratq_rat_train with --device cuda-resident (the step table) vs the CPU; rerun and
-#                              stop + resume bit-identical
-#   test_rat_step_cuda_nccl    the NCCL path on one rank (buckets, scalars, watchdog wait) bit-identical to without
+#   test_rat_step_cuda_loop    ratq_rat_train with --device cuda (the pipelined loop, graphs) vs the CPU; rerun, stop +
+#                              resume, --no-cuda-graphs and the benchmark's stage / step path bit-identical
+#   test_rat_step_cuda_nccl    the NCCL path on one rank (buckets, scalars, watchdog wait), eager and captured in the
+#                              step graph, bit-identical to without
 foreach(mode quant tiny lite0 resume loop nccl)
   ratq_gpu_test(test_rat_step_cuda_${mode} SOURCES ${RATQ_TEST_DIR}/gpu/test_rat_step_cuda.c ARGS ${mode})
   if(TARGET test_rat_step_cuda_${mode})

@@ -73,7 +73,7 @@ int cmd_finetune(int argc, char **argv) {
     cfg->ckpt_every = 100;
     const char *logp = NULL, *ckpt = NULL;
     int k = 0, epochs = 0, snap = 0, json = 0, distill = 0, rounding = RATQ_ROUND_SINGLE, teacher = 0, engine = 0;
-    int optimizer = RATQ_OPT_SGD, device = RATQ_DEVICE_CPU;
+    int optimizer = RATQ_OPT_SGD, device = RATQ_DEVICE_CPU, no_graphs = 0;
     double timeout = 0;
     static const char *const teachers[] = {"float", "int32", NULL}, *const optimizers[] = {"sgd", "adamw", NULL};
     static const char *const engines[] = {"int", "fake", NULL};
@@ -100,9 +100,15 @@ int cmd_finetune(int argc, char **argv) {
         {RATQ_OPT("--micro-batch", RATQ_OPT_INT, &cfg->micro_batch, "M",
          "forward/backward M images at a time, gradients accumulated (default B)"), .lo = 1, .hi = 4096},
         {RATQ_OPT("--device", RATQ_OPT_ENUM, &device, NULL,
-         "where each micro-batch's forward/backward runs (default cpu); cuda: GPU\n(local rank) % (GPU count), the "
-         "int32 teacher too; cuda-resident: the whole step on that GPU\n(host/train/rat_train.h)"),
+         "where the training step runs (default cpu); cuda: the whole step on GPU\n(local rank) % (GPU count): weights, "
+         "optimizer, teacher, loss, NCCL all-reduce,\nCUDA Graph replay, input staged while the previous step runs; "
+         "cuda-host: only\nthe forward/backward on that GPU, the rest on the CPU (a test twin)\n(host/train/rat_train.h)"),
          .names = RATQ_CLI_DEVICE_NAMES},
+        {RATQ_OPT("--gemm", RATQ_OPT_ENUM, &cfg->gemm, NULL,
+         "GPU backward GEMMs: tf32 (default, tensor cores), fp32 (the CPU's arithmetic,\nsummation order aside) or bf16"),
+         .names = RATQ_CLI_GEMM_NAMES, .values = RATQ_CLI_GEMM_VALUES},
+        {RATQ_OPT("--no-cuda-graphs", RATQ_OPT_FLAG, &no_graphs, NULL,
+         "--device cuda: launch the step kernel by kernel instead of replaying a CUDA Graph\n(same bits, slower)")},
         {RATQ_OPT("--dist-timeout", RATQ_OPT_DOUBLE, &timeout, "S",
          "seconds a collective may stall before every rank exits (default 300)"), .dlo = 0, .dhi = INFINITY,
          .open = RATQ_OPT_OPEN_LO},
@@ -159,6 +165,7 @@ int cmd_finetune(int argc, char **argv) {
     cfg->epochs = epochs;
     cfg->optimizer = (ratq_optimizer_kind)optimizer;
     cfg->device = (ratq_train_device)device;
+    cfg->cuda_graphs = !no_graphs;
     cfg->teacher = !distill ? RATQ_TEACHER_NONE : teacher ? RATQ_TEACHER_INT32 : RATQ_TEACHER_FLOAT;
     cfg->log_path = logp;
     cfg->ckpt_path = ckpt;

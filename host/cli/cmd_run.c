@@ -741,8 +741,9 @@ int cmd_run(int argc, char **argv) {
         {RATQ_OPT("--epochs", RATQ_OPT_INT, &epochs, "N", "float training epochs (default 3, --quick 1)"), .lo = 1, .hi = 1000},
         {RATQ_OPT("--rat-epochs", RATQ_OPT_INT, &rat_epochs, "N", "QAT / RAT epochs (default 1)"), .lo = 1, .hi = 1000},
         {RATQ_OPT("--device", RATQ_OPT_ENUM, &device, NULL,
-         "where the QAT / RAT forward and backward run (default cpu; cuda: one GPU per rank,\nthe other stages stay on "
-         "the CPU)"), .names = RATQ_CLI_DEVICE_NAMES},
+         "where the QAT / RAT training steps run (default cpu; cuda: the whole step on one\nGPU per rank, as `ratq "
+         "finetune --device cuda`; cuda-host: only their forward /\nbackward; the other stages stay on the CPU)"),
+         .names = RATQ_CLI_DEVICE_NAMES},
         {RATQ_OPT("--json", RATQ_OPT_FLAG, &c.json, NULL, "one JSON summary line on stdout instead of the text summary")},
     };
     ratq_cli cli = {RATQ_CLI("run", "run [-o DIR] [--quick] [options]\n"

@@ -11,10 +11,13 @@
 #include "cli/options.h"
 #include "common/io.h"
 #include "math/rescale.h"
+#include "quant/qnet_cuda.h" // RATQ_QNET_GEMM_*
 
 const char *const RATQ_CLI_ROUNDING_NAMES[] = {"single", "tflite", "half_even", NULL};
 const int RATQ_CLI_ROUNDING_VALUES[] = {RATQ_ROUND_SINGLE, RATQ_ROUND_TFLITE, RATQ_ROUND_HALF_EVEN};
-const char *const RATQ_CLI_DEVICE_NAMES[] = {"cpu", "cuda", "cuda-resident", NULL};
+const char *const RATQ_CLI_DEVICE_NAMES[] = {"cpu", "cuda", "cuda-host", NULL};
+const char *const RATQ_CLI_GEMM_NAMES[] = {"tf32", "fp32", "bf16", NULL};
+const int RATQ_CLI_GEMM_VALUES[] = {RATQ_QNET_GEMM_TF32, RATQ_QNET_GEMM_FP32, RATQ_QNET_GEMM_BF16};
 
 // The range of an integer row: [lo, hi] as given, or the destination type's range when both are 0.
 static void int_range(const ratq_opt *o, long long *lo, long long *hi) {

@@ -85,7 +85,9 @@ void ratq_cli_help(const ratq_cli *c, FILE *f);
 // Enum spellings shared by several commands (NULL-terminated) and their values.
 extern const char *const RATQ_CLI_ROUNDING_NAMES[]; // "single", "tflite", "half_even"
 extern const int RATQ_CLI_ROUNDING_VALUES[];        // ratq_rounding
-extern const char *const RATQ_CLI_DEVICE_NAMES[];   // "cpu", "cuda", "cuda-resident" (ratq_train_device order)
+extern const char *const RATQ_CLI_DEVICE_NAMES[];   // "cpu", "cuda", "cuda-host" (ratq_train_device order)
+extern const char *const RATQ_CLI_GEMM_NAMES[];     // "tf32", "fp32", "bf16"
+extern const int RATQ_CLI_GEMM_VALUES[];            // RATQ_QNET_GEMM_* (host/quant/qnet_cuda.h)
 
 // Print a cJSON object unformatted on one stdout line and delete it.
 struct cJSON;

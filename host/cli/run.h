@@ -44,7 +44,7 @@ typedef struct {
     char exe_dir[4096]; // folder of the running ratq executable
     struct ratq_dist *dist; // data-parallel group (host/dist/dist.h); world 1 when started alone
     int rank, world;
-    int device, gpu;        // QAT / RAT forward-backward: 0 cpu, 1 cuda (host/train/rat_train.h) on CUDA device `gpu`
+    int device, gpu;        // QAT / RAT steps: ratq_train_device (host/train/rat_train.h) on CUDA device `gpu`
 } ratq_run_ctx;
 
 // Write report.md (and run the plot script) from the artifacts in ctx->dir; prints the one-screen summary on

@@ -77,6 +77,12 @@ int ratq_nccl_allreduce_sum_i64(ratq_nccl *c, int64_t *dev_buf, size_t count, vo
 
 int ratq_nccl_device(const ratq_nccl *c) { return c->device; }
 
+int ratq_nccl_graph_capture(void) {
+    int v = 0;
+    if (ncclGetVersion(&v) != ncclSuccess) return 0;
+    return v >= 20906; // NCCL_VERSION(2, 9, 6): major * 10000 + minor * 100 + patch from 2.9 on
+}
+
 int ratq_nccl_wait(ratq_nccl *c, void *event, const char *what) {
     ratq_dist_guard_begin(c->dist, what);
     for (long spins = 0;; spins++) {
@@ -126,6 +132,7 @@ int ratq_nccl_device(const ratq_nccl *c) {
     (void)c;
     return -1;
 }
+int ratq_nccl_graph_capture(void) { return 0; }
 int ratq_nccl_wait(ratq_nccl *c, void *event, const char *what) {
     (void)c, (void)event, (void)what;
     return -1;

@@ -32,6 +32,9 @@ int ratq_nccl_allreduce_mean_f32(ratq_nccl *c, float *dev_buf, size_t count, voi
 // dev_buf[i] = sum over ranks (ncclSum), float64 (step scalars: loss, correct counts). Element count.
 int ratq_nccl_allreduce_sum_f64(ratq_nccl *c, double *dev_buf, size_t count, void *stream);
 int ratq_nccl_allreduce_sum_i64(ratq_nccl *c, int64_t *dev_buf, size_t count, void *stream);
+// 1 if this NCCL (ncclGetVersion, at run time) supports CUDA stream capture of its collectives (>= 2.9.6), so that
+// a training step with its all-reduces can be one CUDA Graph; 0 otherwise or without NCCL.
+int ratq_nccl_graph_capture(void);
 // The CUDA device the communicator runs on.
 int ratq_nccl_device(const ratq_nccl *c);
 // Wait until `event` (a recorded cudaEvent_t) completes, under the dist deadline: an asynchronous NCCL error or the

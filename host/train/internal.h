@@ -13,10 +13,13 @@
 // decode and transform ahead of the step into a ring of batch slots; nothing caches the dataset). The transform:
 // with augmentation RATQ_TF_TRAIN keyed by (seed, epoch, dataset index), without it the quantizer's eval transform
 // (host/quant/calib_eval.h). Step t of this rank holds the images of host/train/rat_train.h's order.
+// The loop holds at most RATQ_FEEDER_HOLD batches at once (the GPU-resident loop: the step being run and the next
+// one being staged); the ring has that many slots plus the ones the workers fill ahead (pinned: 2, else 1).
+#define RATQ_FEEDER_HOLD 2
 typedef struct {
     ratq_stream *s;
-    ratq_stream_batch cur; // the batch of the current step (held from ratq_feeder_step to the next call / free)
-    int held;
+    ratq_stream_batch held[RATQ_FEEDER_HOLD]; // batches given out, not yet released
+    int used[RATQ_FEEDER_HOLD];
     size_t per;            // bytes per image
     int64_t n, nb;         // images used, steps per epoch
 } ratq_feeder;
@@ -25,11 +28,13 @@ typedef struct {
 // the GPU's copy engine. Returns 0, or -1 after an error line (ratq_feeder_free in both cases).
 int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augment, int64_t limit, uint64_t seed,
                      int batch, int rank, int world, int workers, int pinned);
-// Produce steps [first, end). Returns 0 or -1.
+// Produce steps [first, end) (releases whatever is held). Returns 0 or -1.
 int ratq_feeder_start(ratq_feeder *fd, int64_t first, int64_t end);
-// The batch of step t (the next one): *images [batch][per], *labels [batch], *index [batch]; releases the previous
-// step's batch. Returns 0 or -1 after an error line.
-int ratq_feeder_step(ratq_feeder *fd, int64_t t, const uint8_t **images, const int32_t **labels, const int64_t **index);
+// The batch of step t (the next one in order), held until ratq_feeder_release(fd, t): images [batch][per], labels
+// [batch], index [batch]. Returns 0 or -1 after an error line (also when RATQ_FEEDER_HOLD batches are held).
+int ratq_feeder_next(ratq_feeder *fd, int64_t t, const ratq_stream_batch **b);
+// Give step t's batch back to the stream (nothing if it is not held).
+void ratq_feeder_release(ratq_feeder *fd, int64_t t);
 void ratq_feeder_free(ratq_feeder *fd);
 
 // The JSON-lines log, one line per step: {"step":T,"epoch":E,"loss":L,"acc":A,"lr":LR}. Every write is checked:

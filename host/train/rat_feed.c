@@ -18,7 +18,9 @@ int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augme
     c.limit = limit;
     c.seed = seed;
     c.num_workers = workers;
-    c.depth = 3; // the step's batch, the next one (being copied to the GPU or decoded), one more in flight
+    // slots: the batches the loop holds (pinned: the GPU's step and the next one being staged; else the step's) and
+    // two being decoded ahead
+    c.depth = pinned ? RATQ_FEEDER_HOLD + 2 : 3;
     if (augment) {
         c.tf = ratq_transform_train(res);
         c.tf.out_channels = 3;
@@ -43,32 +45,49 @@ int ratq_feeder_init(ratq_feeder *fd, const ratq_dataset *ds, int res, int augme
     return 0;
 }
 
+static void release_all(ratq_feeder *fd) {
+    for (int i = 0; i < RATQ_FEEDER_HOLD; i++)
+        if (fd->used[i]) {
+            ratq_stream_release(fd->s, &fd->held[i]);
+            fd->used[i] = 0;
+        }
+}
+
 int ratq_feeder_start(ratq_feeder *fd, int64_t first, int64_t end) {
-    if (fd->held) ratq_stream_release(fd->s, &fd->cur);
-    fd->held = 0;
+    release_all(fd);
     return ratq_stream_start(fd->s, first, end);
 }
 
-int ratq_feeder_step(ratq_feeder *fd, int64_t t, const uint8_t **images, const int32_t **labels,
-                     const int64_t **index) {
-    if (fd->held) ratq_stream_release(fd->s, &fd->cur);
-    fd->held = 0;
-    const int r = ratq_stream_next(fd->s, &fd->cur);
-    if (r == 0 || (r == 1 && fd->cur.step != t)) {
+int ratq_feeder_next(ratq_feeder *fd, int64_t t, const ratq_stream_batch **b) {
+    int i = 0;
+    while (i < RATQ_FEEDER_HOLD && fd->used[i]) i++;
+    if (i == RATQ_FEEDER_HOLD) {
+        ratq_error("finetune: step %lld: the loop already holds %d batches", (long long)t, RATQ_FEEDER_HOLD);
+        return -1;
+    }
+    ratq_stream_batch *nb = &fd->held[i];
+    const int r = ratq_stream_next(fd->s, nb);
+    if (r == 0 || (r == 1 && nb->step != t)) {
         ratq_error("finetune: the input stream has no batch for step %lld", (long long)t);
-        if (r == 1) ratq_stream_release(fd->s, &fd->cur);
+        if (r == 1) ratq_stream_release(fd->s, nb);
         return -1;
     }
     if (r < 0) return -1; // the stream named the image
-    fd->held = 1;
-    *images = fd->cur.images;
-    *labels = fd->cur.labels;
-    *index = fd->cur.index;
+    fd->used[i] = 1;
+    *b = nb;
     return 0;
 }
 
+void ratq_feeder_release(ratq_feeder *fd, int64_t t) {
+    for (int i = 0; i < RATQ_FEEDER_HOLD; i++)
+        if (fd->used[i] && fd->held[i].step == t) {
+            ratq_stream_release(fd->s, &fd->held[i]);
+            fd->used[i] = 0;
+        }
+}
+
 void ratq_feeder_free(ratq_feeder *fd) {
-    if (fd->s && fd->held) ratq_stream_release(fd->s, &fd->cur);
+    if (fd->s) release_all(fd);
     ratq_stream_destroy(fd->s);
     memset(fd, 0, sizeof *fd);
 }

@@ -2,17 +2,22 @@
 //
 // Streams and events of one trainer (all on cfg.gpu):
 //   st  compute: quantization, forwards, losses, backward, optimizer, the result copy;
-//   cp  copy: the staged input batches (host -> device slot 0 / 1), ev_staged[slot] marks each one done, st waits
-//       for it at the step start, so the next batch's copy overlaps the current step;
-//   nc  NCCL (world > 1, or cfg.force_nccl): waits for ev_bucket[k] (bucket k's gradients final on st), all-reduces the bucket; after
-//       the backward also the step scalars; st waits for ev_nc before the optimizer.
+//   cp  copy: the staged input batches (host -> device slot 0 / 1). The copy into a slot first waits for
+//       ev_consumed[slot] (recorded on st after the slot's last step body), ev_staged[slot] marks it done, st waits for
+//       it at the step start: the next batch's copy overlaps the current step;
+//   nc  NCCL (world > 1, or cfg.force_nccl): waits for ev_bucket[k] (bucket k's gradients final on st), all-reduces the
+//       bucket; after the backward also the step scalars; st waits for ev_nc before the optimizer. Inside a captured
+//       step body the same events fork nc off st and join it back, so the graph holds the collectives.
+// Per input slot: the captured graph, the step's timing events (ev_start, ev_end), its pinned result (h_res) and
+// ev_done after the result copy; so step t + 1 can be submitted while step t's result is still to be collected.
 // Reproducibility: every kernel is deterministic (fixed reduction orders, no floating-point atomics), cuBLAS runs its
-// default algorithms with atomics disallowed on one stream, and NCCL's order is fixed for one world size and
-// topology. Hence the same seed and data give bit-identical weights run after run on one machine setup (GPU model,
-// driver, CUDA / cuBLAS / NCCL versions, world size, GEMM mode), and a resumed checkpoint continues bit-identically.
-// Across GPU models or library versions cuBLAS may pick other kernels (other summation orders); across world sizes
-// the NCCL sum order changes; CPU and GPU differ by GEMM order: last-bit differences that grow over steps, within
-// the per-step tolerances of rat_step_cuda.h.
+// default algorithms with atomics disallowed on one stream, NCCL's order is fixed for one world size and topology, and
+// a graph replays exactly the kernels of the eager body in the same order. Hence the same seed and data give
+// bit-identical weights run after run on one machine setup (GPU model, driver, CUDA / cuBLAS / NCCL versions, world
+// size, GEMM mode), with or without graphs, and a resumed checkpoint continues bit-identically. Across GPU models or
+// library versions cuBLAS may pick other kernels (other summation orders); across world sizes the NCCL sum order
+// changes; CPU and GPU differ by GEMM order: last-bit differences that grow over steps, within the per-step
+// tolerances of rat_step_cuda.h.
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -50,6 +55,8 @@ ratq_rat_cuda_config ratq_rat_cuda_config_from(const ratq_rat_config *cfg) {
     c.distill_alpha = cfg->distill_alpha;
     c.temperature = cfg->temperature;
     c.gpu = cfg->gpu;
+    c.gemm = cfg->gemm;
+    c.graphs = cfg->cuda_graphs;
     c.dist = cfg->dist;
     return c;
 }
@@ -101,22 +108,21 @@ int ratq_rat_cuda_stage(ratq_rat_cuda *tr, int slot, const uint8_t *images, cons
     (void)tr, (void)slot, (void)images, (void)labels;
     return -1;
 }
+int ratq_rat_cuda_submit(ratq_rat_cuda *tr, int slot, int64_t t, double lr) {
+    (void)tr, (void)slot, (void)t, (void)lr;
+    return -1;
+}
+int ratq_rat_cuda_collect(ratq_rat_cuda *tr, int slot, ratq_rat_cuda_result *res) {
+    (void)tr, (void)slot, (void)res;
+    return -1;
+}
 int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_rat_cuda_result *res) {
     (void)tr, (void)slot, (void)t, (void)lr, (void)res;
     return -1;
 }
-int ratq_rat_cuda_begin(ratq_rat_cuda *tr, int64_t t) {
-    (void)tr, (void)t;
-    return -1;
-}
-int ratq_rat_cuda_micro_batch(ratq_rat_cuda *tr, int c, const uint8_t *images, const int32_t *labels, double *loss,
-                              int64_t *hits) {
-    (void)tr, (void)c, (void)images, (void)labels, (void)loss, (void)hits;
-    return -1;
-}
-int ratq_rat_cuda_update(ratq_rat_cuda *tr, int64_t t, double lr) {
-    (void)tr, (void)t, (void)lr;
-    return -1;
+int ratq_rat_cuda_uses_graphs(const ratq_rat_cuda *tr) {
+    (void)tr;
+    return 0;
 }
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr) {
     (void)tr;
@@ -151,18 +157,22 @@ struct ratq_rat_cuda {
     float *d_gsum;                 // [n_params] the step's gradient (sum over chunks, then mean)
     uint8_t *d_img[2];             // [B][n_in] input slots
     int32_t *d_lab[2];             // [B]
-    ratq_step_result *d_res;       // the step's scalars
-    ratq_step_result *h_res;       // pinned copy
+    ratq_step_result *d_res;       // the running step's scalars
+    ratq_step_result *h_res;       // [2] pinned: the result of the step submitted on each slot
     void *d_loss_ws;               // ratq_rat_loss_ws_bytes(MB)
-    cudaEvent_t ev_staged[2], ev_start, ev_end, ev_done, ev_bwd, ev_nc;
+    cudaEvent_t ev_staged[2], ev_consumed[2], ev_start[2], ev_end[2], ev_done[2], ev_bwd, ev_nc;
     cudaEvent_t *ev_bucket;        // [n_buckets]
-    cudaGraphExec_t graph[2];      // one rank: the captured step body per input slot
+    cudaGraphExec_t graph[2];      // the captured step body per input slot
     ratq_nccl *nccl;               // world > 1 (or cfg.force_nccl)
     bucket *buckets;               // [n_buckets], in backward order (highest parameters first)
     int n_buckets, next_bucket;
+    int graphs;                    // replay captured bodies (cfg.graphs, and NCCL capturable if used)
     int staged[2];                 // a batch was staged into the slot since its last step
-    int ran[2];                    // the slot's body ran eagerly once (modules loaded, cuBLAS handle and workspace
-                                   // made): only then is it captured
+    int ran[2];                    // the slot's body ran eagerly once (modules loaded, cuBLAS handle and workspace,
+                                   // NCCL channels set up): only then is it captured
+    int pending[2];                // a step was submitted on the slot and not collected
+    int64_t pend_t[2];             // its global step
+    double pend_lr[2];             // its learning rate
     double last_ms;
 };
 
@@ -198,6 +208,10 @@ void ratq_rat_cuda_host_free(void *p) {
     }
 }
 
+static void destroy_event(cudaEvent_t e) {
+    if (e) CUDA_CHECK(cudaEventDestroy(e));
+}
+
 void ratq_rat_cuda_destroy(ratq_rat_cuda *tr) {
     if (!tr) return;
     CUDA_CHECK(cudaSetDevice(tr->device));
@@ -206,15 +220,17 @@ void ratq_rat_cuda_destroy(ratq_rat_cuda *tr) {
     if (tr->nc) CUDA_CHECK(cudaStreamSynchronize(tr->nc));
     for (int s = 0; s < 2; s++) {
         if (tr->graph[s]) CUDA_CHECK(cudaGraphExecDestroy(tr->graph[s]));
-        if (tr->ev_staged[s]) CUDA_CHECK(cudaEventDestroy(tr->ev_staged[s]));
+        destroy_event(tr->ev_staged[s]);
+        destroy_event(tr->ev_consumed[s]);
+        destroy_event(tr->ev_start[s]);
+        destroy_event(tr->ev_end[s]);
+        destroy_event(tr->ev_done[s]);
         CUDA_CHECK(cudaFree(tr->d_img[s]));
         CUDA_CHECK(cudaFree(tr->d_lab[s]));
     }
-    cudaEvent_t evs[] = {tr->ev_start, tr->ev_end, tr->ev_done, tr->ev_bwd, tr->ev_nc};
-    for (size_t i = 0; i < sizeof evs / sizeof evs[0]; i++)
-        if (evs[i]) CUDA_CHECK(cudaEventDestroy(evs[i]));
-    for (int k = 0; tr->ev_bucket && k < tr->n_buckets; k++)
-        if (tr->ev_bucket[k]) CUDA_CHECK(cudaEventDestroy(tr->ev_bucket[k]));
+    destroy_event(tr->ev_bwd);
+    destroy_event(tr->ev_nc);
+    for (int k = 0; tr->ev_bucket && k < tr->n_buckets; k++) destroy_event(tr->ev_bucket[k]);
     ratq_nccl_finalize(tr->nccl);
     ratq_qnet_cuda_destroy(tr->student);
     ratq_qnet_cuda_destroy(tr->tq);
@@ -280,6 +296,7 @@ ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt,
     tr->K = q->num_classes;
     tr->world = cfg->dist ? ratq_dist_world(cfg->dist) : 1;
     const int use_nccl = tr->world > 1 || (cfg->force_nccl && cfg->dist);
+    tr->graphs = cfg->graphs && (!use_nccl || ratq_nccl_graph_capture());
     tr->n_params = q->n_params;
     tr->n_in = (size_t)q->resolution * q->resolution * q->in_c;
     CUDA_CHECK(cudaSetDevice(tr->device));
@@ -290,10 +307,13 @@ ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt,
     CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
     CUDA_CHECK(cudaStreamCreateWithFlags(&tr->st, cudaStreamNonBlocking));
     CUDA_CHECK(cudaStreamCreateWithFlags(&tr->cp, cudaStreamNonBlocking));
-    for (int s = 0; s < 2; s++) CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_staged[s], cudaEventDisableTiming));
-    CUDA_CHECK(cudaEventCreate(&tr->ev_start));
-    CUDA_CHECK(cudaEventCreate(&tr->ev_end));
-    CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_done, cudaEventDisableTiming));
+    for (int s = 0; s < 2; s++) {
+        CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_staged[s], cudaEventDisableTiming));
+        CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_consumed[s], cudaEventDisableTiming));
+        CUDA_CHECK(cudaEventCreateWithFlags(&tr->ev_done[s], cudaEventDisableTiming));
+        CUDA_CHECK(cudaEventCreate(&tr->ev_start[s]));
+        CUDA_CHECK(cudaEventCreate(&tr->ev_end[s]));
+    }
     if (!(tr->student = ratq_qnet_cuda_create(q, MB, tr->device, 1))) goto fail;
     ratq_qnet_cuda_set_stream(tr->student, tr->st);
     ratq_qnet_cuda_set_gemm(tr->student, cfg->gemm);
@@ -317,7 +337,7 @@ ratq_rat_cuda *ratq_rat_cuda_create(ratq_qnet *q, const ratq_quant_options *opt,
         if (dalloc((void **)&tr->d_img[s], tr->n_in * (size_t)B, "input batch") ||
             dalloc((void **)&tr->d_lab[s], sizeof(int32_t) * (size_t)B, "labels"))
             goto fail;
-    CUDA_CHECK(cudaHostAlloc((void **)&tr->h_res, sizeof *tr->h_res, cudaHostAllocDefault));
+    CUDA_CHECK(cudaHostAlloc((void **)&tr->h_res, 2 * sizeof *tr->h_res, cudaHostAllocDefault));
     if (use_nccl) {
         if (!(tr->nccl = ratq_nccl_init(cfg->dist))) goto fail;
         if (ratq_nccl_device(tr->nccl) != tr->device) {
@@ -344,11 +364,22 @@ fail:
     return NULL;
 }
 
+int ratq_rat_cuda_uses_graphs(const ratq_rat_cuda *tr) { return tr->graphs; }
+
+// A step is outstanding on some slot: the state must not be read or replaced now.
+static int busy(const ratq_rat_cuda *tr, const char *what) {
+    if (!tr->pending[0] && !tr->pending[1]) return 0;
+    ratq_error("finetune: %s while step %lld is not collected", what,
+               (long long)tr->pend_t[tr->pending[0] ? 0 : 1]);
+    return 1;
+}
+
 int ratq_rat_cuda_load(ratq_rat_cuda *tr, const ratq_qnet *q, const float *state1, const float *state2) {
     if (q->n_params != tr->n_params) {
         ratq_error("finetune: loading %zu parameters into a trainer of %zu", q->n_params, tr->n_params);
         return -1;
     }
+    if (busy(tr, "loading weights")) return -1;
     CUDA_CHECK(cudaSetDevice(tr->device));
     const size_t pb = tr->n_params * sizeof(float);
     CUDA_CHECK(cudaMemcpyAsync(tr->d_params, q->params, pb, cudaMemcpyHostToDevice, tr->st));
@@ -367,6 +398,7 @@ int ratq_rat_cuda_sync_to_host(ratq_rat_cuda *tr, ratq_qnet *q, float *state1, f
         ratq_error("finetune: syncing %zu parameters from a trainer of %zu", q->n_params, tr->n_params);
         return -1;
     }
+    if (busy(tr, "reading the weights back")) return -1;
     CUDA_CHECK(cudaSetDevice(tr->device));
     const size_t pb = tr->n_params * sizeof(float);
     CUDA_CHECK(cudaMemcpyAsync(q->params, tr->d_params, pb, cudaMemcpyDeviceToHost, tr->st));
@@ -393,6 +425,8 @@ int ratq_rat_cuda_stage(ratq_rat_cuda *tr, int slot, const uint8_t *images, cons
             return -1;
         }
     CUDA_CHECK(cudaSetDevice(tr->device));
+    // the slot's previous step must have read it (a never-recorded event is complete)
+    CUDA_CHECK(cudaStreamWaitEvent(tr->cp, tr->ev_consumed[slot], 0));
     CUDA_CHECK(cudaMemcpyAsync(tr->d_img[slot], images, tr->n_in * (size_t)tr->B, cudaMemcpyHostToDevice, tr->cp));
     CUDA_CHECK(cudaMemcpyAsync(tr->d_lab[slot], labels, sizeof(int32_t) * (size_t)tr->B, cudaMemcpyHostToDevice, tr->cp));
     CUDA_CHECK(cudaEventRecord(tr->ev_staged[slot], tr->cp));
@@ -414,23 +448,15 @@ static void on_op_done(void *arg, int op) {
     while (tr->next_bucket < tr->n_buckets && tr->buckets[tr->next_bucket].low_op == op) launch_bucket(tr, tr->next_bucket++);
 }
 
-// The step's start: result zeroed (status ~0), the device quantization of the master weights.
-static int enqueue_quantize(ratq_rat_cuda *tr) {
-    cudaStream_t s = tr->st;
-    CUDA_CHECK(cudaMemsetAsync(tr->d_res, 0, sizeof *tr->d_res, s));
-    CUDA_CHECK(cudaMemsetAsync(&tr->d_res->status, 0xff, sizeof tr->d_res->status, s));
-    return ratq_qnet_cuda_quantize_device(tr->student, tr->q, tr->d_params, &tr->d_res->status);
-}
-
 // Micro-batch c on device images img [MB][n_in] and labels lab [MB]: teacher forward, student forward, loss (added to
-// the result as loss / loss_div), backward into d_gsum (added for c > 0); with NCCL the last micro-batch's backward
-// launches the gradient buckets as it completes them. All on st.
-static int enqueue_chunk(ratq_rat_cuda *tr, int c, const uint8_t *img, const int32_t *lab, int loss_div) {
+// the result as loss / C), backward into d_gsum (added for c > 0); with NCCL the last micro-batch's backward launches
+// the gradient buckets as it completes them. All on st.
+static int enqueue_chunk(ratq_rat_cuda *tr, int c, const uint8_t *img, const int32_t *lab) {
     const ratq_qnet *q = tr->q;
     const ratq_qact *so = &q->ops[q->n_ops - 1].out;
     ratq_rat_loss_params lp = {.n = tr->MB, .classes = tr->K, .label_smoothing = tr->cfg.label_smoothing,
                                .alpha = tr->cfg.teacher != RATQ_TEACHER_NONE ? tr->cfg.distill_alpha : 0.0f,
-                               .temperature = tr->cfg.temperature, .chunks = loss_div, .s_scale = so->scale,
+                               .temperature = tr->cfg.temperature, .chunks = tr->C, .s_scale = so->scale,
                                .s_zp = so->zp};
     if (tr->tq) {
         lp.t_scale = tr->teacher->ops[tr->teacher->n_ops - 1].out.scale;
@@ -448,31 +474,35 @@ static int enqueue_chunk(ratq_rat_cuda *tr, int c, const uint8_t *img, const int
     return ratq_qnet_cuda_backward_device(tr->student, q, tr->d_gsum, c > 0, overlap ? on_op_done : NULL, tr);
 }
 
-// Quantization, then every micro-batch of input slot `slot` (rat_step_cuda.h); one rank: the mean over the chunks.
+// The step body on input slot `slot`, all on st (eager, or captured into a graph): result zeroed (status ~0), the
+// device quantization of the master weights, every micro-batch; then the gradient mean over chunks (one rank) or, with
+// NCCL, the join of the bucket all-reduces and the loss / correct sums (nc forks off st at each bucket and joins st
+// again here, so a capture holds the collectives).
 static int enqueue_body(ratq_rat_cuda *tr, int slot) {
-    if (enqueue_quantize(tr) != 0) return -1;
+    cudaStream_t s = tr->st;
+    CUDA_CHECK(cudaMemsetAsync(tr->d_res, 0, sizeof *tr->d_res, s));
+    CUDA_CHECK(cudaMemsetAsync(&tr->d_res->status, 0xff, sizeof tr->d_res->status, s));
+    if (ratq_qnet_cuda_quantize_device(tr->student, tr->q, tr->d_params, &tr->d_res->status) != 0) return -1;
     for (int c = 0; c < tr->C; c++)
-        if (enqueue_chunk(tr, c, tr->d_img[slot] + (size_t)c * tr->MB * tr->n_in, tr->d_lab[slot] + (size_t)c * tr->MB,
-                          tr->C) != 0)
+        if (enqueue_chunk(tr, c, tr->d_img[slot] + (size_t)c * tr->MB * tr->n_in,
+                          tr->d_lab[slot] + (size_t)c * tr->MB) != 0)
             return -1;
-    if (!tr->nccl && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, tr->st);
+    if (tr->nccl) { // every bucket was launched by the last backward
+        CUDA_CHECK(cudaEventRecord(tr->ev_bwd, s));
+        CUDA_CHECK(cudaStreamWaitEvent(tr->nc, tr->ev_bwd, 0));
+        ratq_nccl_allreduce_sum_f64(tr->nccl, &tr->d_res->loss, 1, tr->nc);
+        ratq_nccl_allreduce_sum_i64(tr->nccl, (int64_t *)&tr->d_res->correct, 1, tr->nc);
+        CUDA_CHECK(cudaEventRecord(tr->ev_nc, tr->nc));
+        CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_nc, 0));
+    } else if (tr->C > 1)
+        ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, s);
     return 0;
 }
 
-// After the backward: with NCCL, st waits for the buckets (and, with scalars, the loss / correct sums); then the
-// optimizer, the count of non-finite master weights, the result copy. Ends with ev_done recorded.
-static void enqueue_update(ratq_rat_cuda *tr, int64_t t, double lr, int scalars) {
+// After the body: the optimizer, the count of non-finite master weights, the result copy into the slot's pinned
+// result; ends with the slot's ev_done.
+static void enqueue_update(ratq_rat_cuda *tr, int slot, int64_t t, double lr) {
     cudaStream_t s = tr->st;
-    if (tr->nccl) { // every bucket was launched by the last backward
-        if (scalars) {
-            CUDA_CHECK(cudaEventRecord(tr->ev_bwd, s));
-            CUDA_CHECK(cudaStreamWaitEvent(tr->nc, tr->ev_bwd, 0));
-            ratq_nccl_allreduce_sum_f64(tr->nccl, &tr->d_res->loss, 1, tr->nc);
-            ratq_nccl_allreduce_sum_i64(tr->nccl, (int64_t *)&tr->d_res->correct, 1, tr->nc);
-        }
-        CUDA_CHECK(cudaEventRecord(tr->ev_nc, tr->nc));
-        CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_nc, 0));
-    }
     if (tr->cfg.optimizer == RATQ_OPT_ADAMW) {
         ratq_adamw_params ap = {.lr = (float)lr, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                                 .weight_decay = tr->cfg.weight_decay, .step = t + 1};
@@ -484,24 +514,9 @@ static void enqueue_update(ratq_rat_cuda *tr, int64_t t, double lr, int scalars)
     }
     CUDA_CHECK(cudaMemsetAsync(&tr->d_res->nonfinite, 0, sizeof tr->d_res->nonfinite, s));
     ratq_count_nonfinite_cuda((int64_t)tr->n_params, tr->d_params, &tr->d_res->nonfinite, s);
-    CUDA_CHECK(cudaEventRecord(tr->ev_end, s));
-    CUDA_CHECK(cudaMemcpyAsync(tr->h_res, tr->d_res, sizeof *tr->h_res, cudaMemcpyDeviceToHost, s));
-    CUDA_CHECK(cudaEventRecord(tr->ev_done, s));
-}
-
-// Wait for ev_done (under the dist deadline with NCCL).
-static void wait_done(ratq_rat_cuda *tr, const char *what) {
-    if (tr->nccl) ratq_nccl_wait(tr->nccl, tr->ev_done, what);
-    else CUDA_CHECK(cudaEventSynchronize(tr->ev_done));
-}
-
-static int check_update(ratq_rat_cuda *tr, int64_t t, double lr) {
-    if (tr->h_res->nonfinite == 0) return 0;
-    if (!tr->cfg.dist || ratq_dist_rank(tr->cfg.dist) == 0) // the same weights on every rank: one line
-        ratq_error("step %lld: %llu master weights are not finite after the update (lr %g): training diverged and "
-                   "stopped",
-                   (long long)t, tr->h_res->nonfinite, lr);
-    return -1;
+    CUDA_CHECK(cudaEventRecord(tr->ev_end[slot], s));
+    CUDA_CHECK(cudaMemcpyAsync(&tr->h_res[slot], tr->d_res, sizeof *tr->h_res, cudaMemcpyDeviceToHost, s));
+    CUDA_CHECK(cudaEventRecord(tr->ev_done[slot], s));
 }
 
 static int capture(ratq_rat_cuda *tr, int slot) {
@@ -518,104 +533,91 @@ static int capture(ratq_rat_cuda *tr, int slot) {
     return 0;
 }
 
-int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_rat_cuda_result *res) {
-    if (slot < 0 || slot > 1 || !tr->staged[slot]) {
-        ratq_error("finetune: step %lld on input slot %d with no batch staged", (long long)t, slot);
+int ratq_rat_cuda_submit(ratq_rat_cuda *tr, int slot, int64_t t, double lr) {
+    if (slot < 0 || slot > 1 || !tr->staged[slot] || tr->pending[slot]) {
+        ratq_error("finetune: step %lld on input slot %d: %s", (long long)t, slot,
+                   slot < 0 || slot > 1 ? "no such slot (0 or 1)"
+                   : tr->pending[slot] ? "the slot's previous step was not collected"
+                                       : "no batch staged");
         return -1;
     }
-    if (tr->cfg.dist) ratq_dist_set_step(tr->cfg.dist, t);
     CUDA_CHECK(cudaSetDevice(tr->device));
     cudaStream_t s = tr->st;
     CUDA_CHECK(cudaStreamWaitEvent(s, tr->ev_staged[slot], 0));
-    CUDA_CHECK(cudaEventRecord(tr->ev_start, s));
-    if (tr->cfg.graphs && !tr->nccl && (tr->graph[slot] || tr->ran[slot])) {
+    CUDA_CHECK(cudaEventRecord(tr->ev_start[slot], s));
+    if (tr->graphs && (tr->graph[slot] || tr->ran[slot])) {
         if (!tr->graph[slot] && capture(tr, slot) != 0) return -1;
         CUDA_CHECK(cudaGraphLaunch(tr->graph[slot], s));
     } else {
         tr->ran[slot] = 1;
         if (enqueue_body(tr, slot) != 0) return -1;
     }
-    enqueue_update(tr, t, lr, 1);
-    wait_done(tr, "NCCL gradient all-reduce");
+    CUDA_CHECK(cudaEventRecord(tr->ev_consumed[slot], s)); // the slot's images and labels are read
+    enqueue_update(tr, slot, t, lr);
     tr->staged[slot] = 0;
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, tr->ev_start, tr->ev_end));
-    tr->last_ms = ms;
-    if (ratq_qnet_cuda_status_check(tr->q, tr->h_res->status) != 0) return -1;
-    const double loss = tr->h_res->loss / tr->world;
-    if (!isfinite(loss)) {
-        ratq_error("finetune: step %lld: the loss is not finite (training diverged; lower the learning rate)",
-                   (long long)t);
+    tr->pending[slot] = 1;
+    tr->pend_t[slot] = t;
+    tr->pend_lr[slot] = lr;
+    return 0;
+}
+
+int ratq_rat_cuda_collect(ratq_rat_cuda *tr, int slot, ratq_rat_cuda_result *res) {
+    if (slot < 0 || slot > 1 || !tr->pending[slot]) {
+        ratq_error("finetune: collecting input slot %d with no step submitted", slot);
         return -1;
     }
-    if (check_update(tr, t, lr) != 0) return -1;
+    const int64_t t = tr->pend_t[slot];
+    CUDA_CHECK(cudaSetDevice(tr->device));
+    if (tr->nccl) { // a dead or stalled rank: exit 3 naming this step
+        if (tr->cfg.dist) ratq_dist_set_step(tr->cfg.dist, t);
+        ratq_nccl_wait(tr->nccl, tr->ev_done[slot], "NCCL gradient all-reduce");
+    } else
+        CUDA_CHECK(cudaEventSynchronize(tr->ev_done[slot]));
+    tr->pending[slot] = 0;
+    float ms = 0;
+    CUDA_CHECK(cudaEventElapsedTime(&ms, tr->ev_start[slot], tr->ev_end[slot]));
+    tr->last_ms = ms;
+    const ratq_step_result *h = &tr->h_res[slot];
+    const int first = !tr->cfg.dist || ratq_dist_rank(tr->cfg.dist) == 0; // same values on every rank: one line
+    const double loss = h->loss / tr->world;
+    ratq_error_context("finetune: step %lld", (long long)t); // every line below names the step (then cleared)
+    int rc = ratq_qnet_cuda_status_check(tr->q, h->status);
+    if (rc == 0 && !isfinite(loss)) {
+        if (first)
+            ratq_error("loss is %g: training diverged and stopped; nothing of this step was saved (try a lower --lr)",
+                       loss);
+        rc = -1;
+    } else if (rc == 0 && h->nonfinite != 0) {
+        if (first)
+            ratq_error("%llu master weights are not finite after the update (lr %g): training diverged and stopped",
+                       h->nonfinite, tr->pend_lr[slot]);
+        rc = -1;
+    }
+    ratq_error_context(NULL);
+    if (rc != 0) return -1;
     res->loss = loss;
-    res->correct = tr->h_res->correct;
+    res->correct = h->correct;
     res->images = (int64_t)tr->B * tr->world;
     return 0;
 }
 
-// ---- the phase API of the step table (host/train/rat_step.h) -------------------------------------------------------
-
-int ratq_rat_cuda_begin(ratq_rat_cuda *tr, int64_t t) {
-    if (tr->cfg.dist) ratq_dist_set_step(tr->cfg.dist, t);
-    CUDA_CHECK(cudaSetDevice(tr->device));
-    CUDA_CHECK(cudaEventRecord(tr->ev_start, tr->st));
-    return enqueue_quantize(tr);
-}
-
-int ratq_rat_cuda_micro_batch(ratq_rat_cuda *tr, int c, const uint8_t *images, const int32_t *labels, double *loss,
-                              int64_t *hits) {
-    if (c < 0 || c >= tr->C) {
-        ratq_error("finetune: micro-batch %d of %d", c, tr->C);
-        return -1;
-    }
-    for (int j = 0; j < tr->MB; j++)
-        if (labels[j] < 0 || labels[j] >= tr->K) {
-            ratq_error("finetune: label %d of image %d in the micro-batch is outside the model's %d classes",
-                       labels[j], j, tr->K);
-            return -1;
-        }
-    CUDA_CHECK(cudaSetDevice(tr->device));
-    cudaStream_t s = tr->st;
-    CUDA_CHECK(cudaMemcpyAsync(tr->d_img[0], images, tr->n_in * (size_t)tr->MB, cudaMemcpyHostToDevice, s));
-    CUDA_CHECK(cudaMemcpyAsync(tr->d_lab[0], labels, sizeof(int32_t) * (size_t)tr->MB, cudaMemcpyHostToDevice, s));
-    CUDA_CHECK(cudaMemsetAsync(tr->d_res, 0, offsetof(ratq_step_result, status), s)); // loss, correct (not status)
-    if (enqueue_chunk(tr, c, tr->d_img[0], tr->d_lab[0], 1) != 0) return -1;
-    CUDA_CHECK(cudaMemcpyAsync(tr->h_res, tr->d_res, sizeof *tr->h_res, cudaMemcpyDeviceToHost, s));
-    CUDA_CHECK(cudaEventRecord(tr->ev_done, s));
-    CUDA_CHECK(cudaEventSynchronize(tr->ev_done)); // st only: the buckets on nc run on
-    if (ratq_qnet_cuda_status_check(tr->q, tr->h_res->status) != 0) return -1;
-    *loss = tr->h_res->loss;
-    *hits = tr->h_res->correct;
-    return 0;
-}
-
-int ratq_rat_cuda_update(ratq_rat_cuda *tr, int64_t t, double lr) {
-    CUDA_CHECK(cudaSetDevice(tr->device));
-    if (!tr->nccl && tr->C > 1) ratq_div_cuda((int64_t)tr->n_params, tr->d_gsum, (float)tr->C, tr->st);
-    enqueue_update(tr, t, lr, 0);
-    wait_done(tr, "NCCL gradient all-reduce");
-    float ms = 0;
-    CUDA_CHECK(cudaEventElapsedTime(&ms, tr->ev_start, tr->ev_end));
-    tr->last_ms = ms;
-    return check_update(tr, t, lr);
+int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_rat_cuda_result *res) {
+    if (ratq_rat_cuda_submit(tr, slot, t, lr) != 0) return -1;
+    return ratq_rat_cuda_collect(tr, slot, res);
 }
 
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr) { return tr->last_ms; }
 
 #endif
 
-// ---- the step table (host/train/rat_step.h): the RAT loop's seam, cfg->device == RATQ_DEVICE_CUDA_RESIDENT ----------
-// open builds the trainer from the loop's config and uploads the (possibly resumed) host state; begin quantizes on the
-// device; micro_batch copies the loop's images (host memory) and runs one micro-batch, returning its loss and hits
-// (one small copy back); update averages, all-reduces over NCCL (buckets already running since the last backward)
-// and steps the optimizer; sync_host brings weights and state back for a checkpoint. Eager launches (no graph).
+// ---- the step table (host/train/rat_step.h): the RAT loop's seam, cfg->device == RATQ_DEVICE_CUDA --------------------
+// Pipelined: open builds the trainer from the loop's config and uploads the (possibly resumed) host state; stage /
+// submit / collect run step t on input slot t & 1 (rat_step_cuda.h "Driving it"); sync_host brings weights and state
+// back for a checkpoint (nothing outstanding).
 
 static int resident_open(ratq_rat_step *s) {
     ratq_rat_cuda_config c = ratq_rat_cuda_config_from(s->cfg);
     c.micro_batch = s->micro_batch;
-    c.graphs = 0;
     ratq_rat_cuda *tr = ratq_rat_cuda_create(s->q, s->opt, s->teacher, &c);
     if (!tr) return -1;
     if (ratq_rat_cuda_load(tr, s->q, s->state[0], s->state[1]) != 0) {
@@ -625,12 +627,19 @@ static int resident_open(ratq_rat_step *s) {
     s->impl = tr;
     return 0;
 }
-static int resident_begin(ratq_rat_step *s, int64_t t) { return ratq_rat_cuda_begin(s->impl, t); }
-static int resident_micro_batch(ratq_rat_step *s, int c, const uint8_t *img, const int32_t *labels, double *loss,
-                                int64_t *hits) {
-    return ratq_rat_cuda_micro_batch(s->impl, c, img, labels, loss, hits);
+static int resident_stage(ratq_rat_step *s, int64_t t, const uint8_t *img, const int32_t *labels) {
+    return ratq_rat_cuda_stage(s->impl, (int)(t & 1), img, labels);
 }
-static int resident_update(ratq_rat_step *s, int64_t t, double lr) { return ratq_rat_cuda_update(s->impl, t, lr); }
+static int resident_submit(ratq_rat_step *s, int64_t t, double lr) {
+    return ratq_rat_cuda_submit(s->impl, (int)(t & 1), t, lr);
+}
+static int resident_collect(ratq_rat_step *s, int64_t t, double *loss, int64_t *hits) {
+    ratq_rat_cuda_result r;
+    if (ratq_rat_cuda_collect(s->impl, (int)(t & 1), &r) != 0) return -1;
+    *loss = r.loss;
+    *hits = r.correct;
+    return 0;
+}
 static int resident_sync(ratq_rat_step *s) { return ratq_rat_cuda_sync_to_host(s->impl, s->q, s->state[0], s->state[1]); }
 static void resident_destroy(ratq_rat_step *s) {
     ratq_rat_cuda_destroy(s->impl);
@@ -638,11 +647,11 @@ static void resident_destroy(ratq_rat_step *s) {
 }
 
 const ratq_rat_step_ops ratq_rat_step_cuda_ops = {
-    .name = "cuda-resident",
+    .name = "cuda",
     .open = resident_open,
-    .begin = resident_begin,
-    .micro_batch = resident_micro_batch,
-    .update = resident_update,
+    .stage = resident_stage,
+    .submit = resident_submit,
+    .collect = resident_collect,
     .sync_host = resident_sync,
     .destroy = resident_destroy,
 };

@@ -16,9 +16,11 @@
 //     side stream, each bucket starting as soon as the last micro-batch's backward has finished its parameters,
 //     so communication overlaps the rest of the backward), and SGD / AdamW (kernels/cuda/optim_cuda.cu).
 //   Scratch is allocated once at creation (no allocation per step; the device memory pool keeps what cuBLAS takes).
-//   With one rank the step's quantization + forward + loss + backward is captured once per input slot as a CUDA Graph
-//   (after the slot's first, eager, run: kernels loaded, cuBLAS set up) and replayed (cfg.graphs); the optimizer
-//   launch stays outside the graph (its lr changes every step).
+//   The step's quantization + forward + loss + backward (+ with NCCL the bucketed gradient all-reduce and the scalar
+//   all-reduce, joined back) is captured once per input slot as a CUDA Graph (after the slot's first, eager, run:
+//   kernels loaded, cuBLAS and NCCL set up) and replayed (cfg.graphs); the optimizer launch stays outside the graph
+//   (its lr changes every step). NCCL collectives are captured where NCCL supports stream capture (>= 2.9.6,
+//   ratq_nccl_graph_capture): every rank replays the same graph sequence, since every rank runs the same steps.
 //
 // Same semantics as the CPU loop (host/train/rat_train.h "One step"): chunk c of the rank's batch is images
 // [c*MB, (c+1)*MB); the rank's gradient is ((g_0 + g_1) + ...) / C; loss = sum over chunks of the chunk's
@@ -37,14 +39,14 @@
 // between CPU and GPU (GEMM order): those runs agree to the tolerances above per step, and the checkpoint format
 // is the same, so a run may resume on any of them.
 //
-// Two ways to drive it:
-//   the RAT loop (host/train/rat_train.c, `ratq finetune --device cuda-resident`): the step table
-//     ratq_rat_step_cuda_ops over the phase API below (begin / micro_batch / update / sync_host); the loop's input
-//     stream fills pinned slots, each micro-batch is copied in and its loss and hit count come back; eager launches;
-//   the whole-step API (ratq_rat_cuda_stage / ratq_rat_cuda_step; benchmarks/bench_rat_step_cuda.c, tests): the next
-//     batch is staged on the copy stream while the current step runs, the step body is a CUDA Graph (one rank), the
-//     loss and correct count come back once per step. A loop that stages step t + 1 before running step t:
-//       stage(tr, (t+1) & 1, images[t+1], labels[t+1]); step(tr, t & 1, t, lr(t), &res); release batch t.
+// Driving it (the RAT loop, host/train/rat_train.c "GPU-resident loop", through ratq_rat_step_cuda_ops; the benchmark
+// benchmarks/bench_rat_step_cuda.c; the tests): two input slots; batch t goes to slot t & 1. stage copies a batch in
+// on the copy stream (after the slot's previous step has consumed it), submit enqueues a step without waiting,
+// collect waits for its result. The loop's order overlaps the copy of batch t + 1, the host's work and the device's
+// step t, and keeps one step queued ahead:
+//     stage(tr, 0, batch 0)
+//     for t: submit(tr, t & 1, t, lr(t)); collect step t - 1; stage(tr, (t+1) & 1, batch t+1)
+// ratq_rat_cuda_step = submit + collect (one step at a time, still overlapping a batch staged before it).
 //
 // Errors: CUDA / NCCL failures print file:line and exit(1); a dead or stalled rank exits 3 naming rank and step
 // (host/dist/nccl.h); API misuse, a quantization error (non-finite weight, multiplier out of range) or a
@@ -69,14 +71,15 @@ typedef struct {
     float distill_alpha, temperature;
     int gpu;                       // CUDA device index (ratq_qnet_cuda_select(local rank))
     int gemm;                      // RATQ_QNET_GEMM_TF32 (default), _FP32 or _BF16 (host/quant/qnet_cuda.h)
-    int graphs;                    // 1 = CUDA Graph replay of the step (one rank only; default 1)
+    int graphs;                    // 1 = CUDA Graph replay of the step (default; with several ranks only where NCCL
+                                   // supports stream capture), 0 = kernel by kernel
     ratq_dist *dist;               // NULL or world 1: one GPU; else gradients all-reduced over NCCL
     size_t bucket_params;          // NCCL bucket size in parameters (0 = 1M, 4 MB)
     int force_nccl;                // 1 = the NCCL path even with one rank (tests: the all-reduce is the identity)
 } ratq_rat_cuda_config;
 
-// Defaults, and the fields taken from a CPU-loop config (batch, micro_batch, optimizer, momentum, weight_decay,
-// label_smoothing, teacher, distill_alpha, temperature, gpu, dist).
+// Defaults, and the fields taken from a loop config (batch, micro_batch, optimizer, momentum, weight_decay,
+// label_smoothing, teacher, distill_alpha, temperature, gpu, gemm, graphs = cuda_graphs, dist).
 ratq_rat_cuda_config ratq_rat_cuda_config_default(void);
 ratq_rat_cuda_config ratq_rat_cuda_config_from(const ratq_rat_config *cfg);
 
@@ -109,12 +112,20 @@ void *ratq_rat_cuda_host_alloc(size_t bytes);
 void ratq_rat_cuda_host_free(void *p);
 
 // Stage one step's batch (B u8 images [B][res][res][in_c] and B int32 labels in [0, classes), host memory, best
-// pinned) into device input slot 0 or 1: asynchronous on the copy stream. The host buffers must stay untouched
-// until the step that uses the slot has returned. Returns 0 or -1.
+// pinned) into device input slot 0 or 1: asynchronous on the copy stream, ordered after the slot's previous step has
+// read it. The host buffers must stay untouched until the step that uses the slot has been collected. Returns 0 or -1.
 int ratq_rat_cuda_stage(ratq_rat_cuda *tr, int slot, const uint8_t *images, const int32_t *labels);
-// Run global step t on the batch staged in `slot` with learning rate lr (ratq_lr_at of the run's schedule); waits
-// for the step's result (under the dist deadline with several ranks). Returns 0 or -1.
+// Enqueue global step t on the batch staged in `slot` with learning rate lr (ratq_lr_at of the run's schedule);
+// returns without waiting. The slot's previous step must have been collected. Returns 0 or -1.
+int ratq_rat_cuda_submit(ratq_rat_cuda *tr, int slot, int64_t t, double lr);
+// Wait for the step submitted on `slot` (under the dist deadline with several ranks) and check it: quantization
+// status, finite loss, finite master weights after the update (each failure: one error line naming the step, -1).
+// Returns 0 with *res filled, or -1.
+int ratq_rat_cuda_collect(ratq_rat_cuda *tr, int slot, ratq_rat_cuda_result *res);
+// submit + collect.
 int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_rat_cuda_result *res);
+// 1 if steps run as CUDA Graph replays once warm (cfg.graphs, and NCCL capturable with several ranks).
+int ratq_rat_cuda_uses_graphs(const ratq_rat_cuda *tr);
 
 // The gradient buckets of the all-reduce (host code, also without CUDA): ranges [lo[k], hi[k]) of about `target`
 // parameters covering [0, n_params) exactly once, in backward order (k = 0 holds the last ops' parameters); bucket k
@@ -122,21 +133,12 @@ int ratq_rat_cuda_step(ratq_rat_cuda *tr, int slot, int64_t t, double lr, ratq_r
 // q->n_ops entries. Returns the bucket count.
 int ratq_rat_cuda_buckets(const ratq_qnet *q, size_t target, size_t *lo, size_t *hi, int *low_op);
 
-// Device time of the last step in milliseconds (CUDA events around the step, input copy excluded).
+// Device time of the last collected step in milliseconds (CUDA events around the step, input copy excluded).
 double ratq_rat_cuda_last_step_ms(const ratq_rat_cuda *tr);
 
-// ---- the phase API of the RAT loop's step table (host/train/rat_step.h), one call per phase of global step t ----
-// begin: the step's device quantization. micro_batch c (0 .. C-1): its MB images and labels from HOST memory, the
-// micro-batch's loss (not divided by C) and correct count into *loss, *hits (waits for them: one small copy).
-// update: gradient / C, the NCCL all-reduce, the optimizer (waits; -1 after an error line if a master weight became
-// non-finite). The loop all-reduces loss and hits itself. No CUDA Graph on this path.
-int ratq_rat_cuda_begin(ratq_rat_cuda *tr, int64_t t);
-int ratq_rat_cuda_micro_batch(ratq_rat_cuda *tr, int c, const uint8_t *images, const int32_t *labels, double *loss,
-                              int64_t *hits);
-int ratq_rat_cuda_update(ratq_rat_cuda *tr, int64_t t, double lr);
-
-// The step table over the phase API (the GPU-resident step of host/train/rat_step.h), chosen by ratq_rat_step_open
-// for cfg->device == RATQ_DEVICE_CUDA_RESIDENT (`ratq finetune --device cuda-resident`).
+// The pipelined step table over this API (host/train/rat_step.h), chosen by ratq_rat_step_open for
+// cfg->device == RATQ_DEVICE_CUDA (`ratq finetune --device cuda`): stage / submit / collect map to the calls above with
+// slot t & 1; graphs follow cfg->cuda_graphs, the GEMM mode cfg->gemm.
 extern const ratq_rat_step_ops ratq_rat_step_cuda_ops;
 
 #endif

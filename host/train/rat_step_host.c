@@ -1,6 +1,7 @@
 // host/train/rat_step_host.c — the host RAT step (host/train/rat_step.h): loss, gradient accumulation, rank
-// all-reduce and optimizer on the CPU; forward / backward on the CPU or, with cfg->device == RATQ_DEVICE_CUDA, on
-// one GPU (host/quant/qnet_cuda.h; the int32 teacher's forward too, the float teacher stays on the CPU).
+// all-reduce and optimizer on the CPU; forward / backward on the CPU or, with cfg->device == RATQ_DEVICE_CUDA_HOST, on
+// one GPU (host/quant/qnet_cuda.h, GEMMs per cfg->gemm; the int32 teacher's forward too, the float teacher stays on
+// the CPU): RATQ_DEVICE_CUDA_HOST, the host-driven twin of the GPU-resident step (host/train/rat_step_cuda.h).
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ typedef struct {
     float *gsum;           // [n_params] gradient sum over the chunks (chunks > 1)
     float *z, *dz, *tz;    // [MB][K] student logits, dL/dz, teacher logits
     double *ws;            // [2 K] softmax scratch of the distillation term (ratq_rat_loss_cpu)
-    ratq_qnet_cuda *gq, *gt; // RATQ_DEVICE_CUDA: student, int32 teacher
+    ratq_qnet_cuda *gq, *gt; // RATQ_DEVICE_CUDA_HOST: student, int32 teacher
 } host_step;
 
 static void host_destroy(ratq_rat_step *s) {
@@ -51,11 +52,12 @@ static int host_open(ratq_rat_step *s) {
         host_destroy(s);
         return -1;
     }
-    if (cfg->device != RATQ_DEVICE_CUDA) return 0;
-    // --device cuda: the student's (and the int32 teacher's) forward / backward on the GPU
+    if (cfg->device != RATQ_DEVICE_CUDA_HOST) return 0;
+    // --device cuda-host: the student's (and the int32 teacher's) forward / backward on the GPU
     int rc = 0;
     if (!(h->gq = ratq_qnet_cuda_create(s->q, MB, cfg->gpu, 1))) rc = -1;
-    else if (cfg->teacher == RATQ_TEACHER_INT32) {
+    else ratq_qnet_cuda_set_gemm(h->gq, cfg->gemm);
+    if (rc == 0 && cfg->teacher == RATQ_TEACHER_INT32) {
         if (!s->teacher->quantized) {
             ratq_error("finetune: the int32 teacher is not quantized");
             rc = -1;
@@ -162,6 +164,14 @@ int ratq_rat_step_open(ratq_rat_step *s, ratq_qnet *q, ratq_qnet *teacher, const
     s->micro_batch = micro_batch;
     s->chunks = cfg->batch / micro_batch;
     // The one place that chooses the step.
-    s->ops = cfg->device == RATQ_DEVICE_CUDA_RESIDENT ? &ratq_rat_step_cuda_ops : &ratq_rat_step_host_ops;
-    return s->ops->open(s);
+    s->ops = cfg->step_ops                     ? cfg->step_ops
+             : cfg->device == RATQ_DEVICE_CUDA ? &ratq_rat_step_cuda_ops
+                                               : &ratq_rat_step_host_ops;
+    const ratq_rat_step_ops *o = s->ops;
+    const int phases = o->begin && o->micro_batch && o->update, pipelined = o->stage && o->submit && o->collect;
+    if (phases == pipelined || !o->open || !o->sync_host || !o->destroy) {
+        ratq_error("finetune: step table '%s' must have either the phase or the pipelined entries", o->name);
+        return -1;
+    }
+    return o->open(s);
 }

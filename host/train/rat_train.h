@@ -27,9 +27,21 @@
 //      (ratq_adamw_step_cpu, step t + 1) with lr = ratq_lr_at(cosine schedule with linear warm-up, step t).
 // The log (JSON lines, one per step, rank 0) holds step, epoch, loss, batch accuracy, lr; a failed write is an
 // error. A resume cuts the log back to the checkpoint's step before appending, so no step is logged twice.
-// A non-finite loss (after the rank all-reduce) stops training before that step's update, naming the step; a
-// non-finite weight after an update stops it too. Nothing non-finite is saved (checkpoints, .ratqm, .ratqw).
+// A non-finite loss (after the rank all-reduce) stops training before that step's update, naming the step (the
+// GPU-resident loop: after it, see below); a non-finite weight after an update stops it too. Nothing non-finite is saved (checkpoints, .ratqm, .ratqw).
 // The step itself (quantize, micro-batches, update) goes through the table of host/train/rat_step.h.
+//
+// GPU-resident loop (RATQ_DEVICE_CUDA; any table with the pipelined entries of host/train/rat_step.h): per step t the
+// loop submits step t (enqueued, not waited for), then collects step t - 1 (waits for its result: loss, correct
+// count, quantization status, non-finite weight count, read from pinned memory; under the dist deadline with NCCL),
+// logs it and releases its batch, then takes batch t + 1 from the stream and stages it (host -> device on the copy
+// stream, overlapping step t). So the device always has the next step queued and the host never waits on the device
+// except for the previous step's result. The checks lag by one step: when step t - 1's loss or weights are found
+// non-finite, step t has been submitted; the run stops naming step t - 1, and nothing is saved (checkpoints are
+// written only after a drain, below, from weights checked finite). Steps followed by a checkpoint (every
+// ckpt_every, the stop of stop_after, the last) are drained: collected right after their submission, before the
+// checkpoint and before the next batch is staged. Same data order, learning rates and step arithmetic as the
+// eager sequence, so the pipelining changes no bit (tests/gpu/test_rat_step_cuda.c "loop").
 //
 // Checkpoints (host/train/checkpoint.c) hold the master weights, the optimizer state (SGD momentum / AdamW m and v), the activation quantization of
 // every op, the next step and the run's seed/config; the data order is a pure function of (seed, epoch) and
@@ -46,14 +58,19 @@
 
 typedef enum { RATQ_TEACHER_NONE = 0, RATQ_TEACHER_FLOAT = 1, RATQ_TEACHER_INT32 = 2 } ratq_teacher_kind;
 typedef enum { RATQ_OPT_SGD = 0, RATQ_OPT_ADAMW = 1 } ratq_optimizer_kind;
-// RATQ_DEVICE_CUDA (host/quant/qnet_cuda.h): the integer forward and STE backward of every micro-batch run on one GPU
-// (int8 outputs bit-identical to the CPU's, gradients equal up to GEMM summation order), and so does the forward of
-// the int32 teacher; the float teacher's forward, quantization, loss, gradient accumulation, all-reduce, optimizer
-// and checkpoints stay on the CPU, unchanged.
-// RATQ_DEVICE_CUDA_RESIDENT (host/train/rat_step_cuda.h, issue 15): the whole step on one GPU per rank: master
-// weights and optimizer state on the device, device quantization, float / int32 teacher, loss and fused backward,
-// NCCL all-reduce; only the images go in and the loss and hit count come back.
-typedef enum { RATQ_DEVICE_CPU = 0, RATQ_DEVICE_CUDA = 1, RATQ_DEVICE_CUDA_RESIDENT = 2 } ratq_train_device;
+// Where the step runs (`--device`):
+// RATQ_DEVICE_CUDA (`cuda`, host/train/rat_step_cuda.h): the GPU-resident step, one GPU per rank: master weights and
+// optimizer state on the device, device quantization, float / int32 teacher, loss and fused backward, NCCL
+// all-reduce; the loop stages batch t + 1 on a copy stream while step t runs, replays the step as a CUDA Graph, and
+// reads one small result per step from pinned memory (see "GPU-resident loop" below).
+// RATQ_DEVICE_CUDA_HOST (`cuda-host`, host/train/rat_step_host.c): the host-driven twin kept for tests and
+// diagnosis: the integer forward and STE backward of every micro-batch (and the int32 teacher's forward) on one GPU,
+// quantization, float teacher, loss, accumulation, all-reduce (TCP / MPI), optimizer and checkpoints on the CPU.
+// Its GEMMs follow cfg->gemm like the resident step's; with RATQ_QNET_GEMM_FP32 it differs from the CPU step by
+// summation order only (tests/gpu/test_quant_cuda.c).
+typedef enum { RATQ_DEVICE_CPU = 0, RATQ_DEVICE_CUDA = 1, RATQ_DEVICE_CUDA_HOST = 2 } ratq_train_device;
+
+struct ratq_rat_step_ops; // host/train/rat_step.h
 
 typedef struct {
     int epochs;            // >= 1
@@ -80,8 +97,13 @@ typedef struct {
     int progress;          // progress line on stderr (rank 0)
     int micro_batch;       // images per forward/backward chunk (0 = batch); must divide batch
     ratq_dist *dist;       // data-parallel group (NULL = one process); batch is per rank
-    ratq_train_device device; // where each micro-batch's forward / backward runs (see below)
-    int gpu;               // RATQ_DEVICE_CUDA(_RESIDENT): the CUDA device index (ratq_qnet_cuda_select(local rank))
+    ratq_train_device device; // where the step runs (see above)
+    int gpu;               // RATQ_DEVICE_CUDA(_HOST): the CUDA device index (ratq_qnet_cuda_select(local rank))
+    int gemm;              // RATQ_DEVICE_CUDA(_HOST): backward GEMM arithmetic, RATQ_QNET_GEMM_TF32 (1, default),
+                           // _FP32 (0) or _BF16 (2) (host/quant/qnet_cuda.h)
+    int cuda_graphs;       // RATQ_DEVICE_CUDA: 1 (default) = replay the step as a CUDA Graph, 0 = launch kernel by kernel
+    const struct ratq_rat_step_ops *step_ops; // NULL (default): the table ratq_rat_step_open chooses for `device`;
+                                              // tests inject their own (tests/cpu/test_rat_loop_pipelined.c)
 } ratq_rat_config;
 
 ratq_rat_config ratq_rat_config_default(void);

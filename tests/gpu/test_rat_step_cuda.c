@@ -16,14 +16,20 @@
 //   resume       4 GPU steps straight == 2 steps, ratq_ckpt_save, a new trainer from ratq_ckpt_load, 2 steps: BIT-
 //                IDENTICAL weights and state; and the CPU step from that checkpoint agrees with the GPU's step 2 within
 //                the tolerances (checkpoints move between CPU and GPU).
-//   loop         the RAT loop itself (ratq_rat_train) with cfg.device = RATQ_DEVICE_CUDA_RESIDENT (the step table of
-//                host/train/rat_step_cuda.c) against RATQ_DEVICE_CPU on a raw shard of 64 tiny-net images, batch 16 in
-//                micro-batches of 8, int8 teacher, 3 steps: step-0 loss within TOL_LOG (the log's 9 digits), the
-//                weight update within TOL_UPDATE_TF32; a rerun BIT-IDENTICAL (weights and log); a run stopped after
-//                step 1 and resumed from its checkpoint BIT-IDENTICAL to the straight run.
+//   loop         the RAT loop itself (ratq_rat_train) with cfg.device = RATQ_DEVICE_CUDA (`--device cuda`: the
+//                pipelined loop over ratq_rat_step_cuda_ops, CUDA Graph replay) against RATQ_DEVICE_CPU on a raw shard of
+//                64 tiny-net images, batch 16 in micro-batches of 8, int8 teacher, 2 epochs of 3 steps (6 steps: slots
+//                run eagerly at steps 0 and 1, are captured at 2 and 3 and replayed after): step-0 loss within TOL_LOG
+//                (the log's 9 digits), the weight change of the first 3 steps (runs stopped after 3) within
+//                3 x TOL_UPDATE_TF32; a rerun BIT-IDENTICAL
+//                (weights and log); a run stopped after step 3 and resumed from its checkpoint BIT-IDENTICAL to the
+//                straight run; the same loop with --no-cuda-graphs BIT-IDENTICAL; and the loop BIT-IDENTICAL to the
+//                benchmark's path (ratq_rat_cuda_stage / _step driven by hand on the input stream's batches with the
+//                loop's learning rates), losses equal to the logged ones.
 //   nccl         one rank with the NCCL path forced (small buckets, 2 micro-batches: bucketed mean, scalar all-reduces,
-//                the watchdog wait): 3 steps BIT-IDENTICAL to the run without NCCL (a mean over one rank is the
-//                identity).
+//                the watchdog wait): 4 steps eager and 4 steps with the NCCL collectives captured in the step graph
+//                (where ratq_nccl_graph_capture), each BIT-IDENTICAL to the run without NCCL (a mean over one rank is
+//                the identity).
 // Tolerances, one step, relative L2 over all parameters of quantities linear in the gradient (the SGD update and
 // momentum, the AdamW first moment m; the second moment v gets twice the tolerance):
 //   TOL_UPDATE_FP32 = 2e-4   cuBLAS vs OpenBLAS summation order and S as GEMM alpha: ~1e-6 per GEMM level, compounded
@@ -47,7 +53,10 @@
 #include "common/io.h"
 #include "cpu/float_loss.h"
 #include "cuda/cuda_check.h"
+#include "data/stream.h"
 #include "dist/dist.h"
+#include "dist/nccl.h"
+#include "quant/calib_eval.h"
 #include "quant/qnet_cuda.h"
 #include "train/rat_step_cuda.h"
 #include "train/rat_train.h"
@@ -491,17 +500,24 @@ static void mode_nccl(const model_src *src) {
     ratq_qnet q;
     build_student(src, &q);
     batches b;
-    make_batches(&b, &q, c.batch, 3, 7);
+    make_batches(&b, &q, c.batch, 4, 7);
     ratq_dist *d = ratq_dist_init(NULL);
     CHECK_MSG(d && ratq_dist_world(d) == 1, "one-rank dist");
-    run_out plain, nccl;
-    memset(&plain, 0, sizeof plain), memset(&nccl, 0, sizeof nccl);
-    CHECK_MSG(gpu_run(src, &c, &qo, &b, 3, 0, NULL, 0, &plain) == 0, "nccl: plain run");
-    CHECK_MSG(gpu_run(src, &c, &qo, &b, 3, 0, d, 5000, &nccl) == 0, "nccl: NCCL run");
-    CHECK_MSG(plain.params && nccl.params && same_out(&plain, &nccl, q.n_params, 3),
+    run_out plain, nccl, graph;
+    memset(&plain, 0, sizeof plain), memset(&nccl, 0, sizeof nccl), memset(&graph, 0, sizeof graph);
+    CHECK_MSG(gpu_run(src, &c, &qo, &b, 4, 0, NULL, 0, &plain) == 0, "nccl: plain run");
+    CHECK_MSG(gpu_run(src, &c, &qo, &b, 4, 0, d, 5000, &nccl) == 0, "nccl: NCCL run");
+    CHECK_MSG(plain.params && nccl.params && same_out(&plain, &nccl, q.n_params, 4),
               "nccl: one rank through NCCL (bucketed) differs from the plain run");
-    printf("nccl: 3 steps with the NCCL path on one rank == without (bit-identical)\n");
-    free_out(&plain), free_out(&nccl);
+    printf("nccl: 4 steps with the NCCL path on one rank == without (bit-identical)\n");
+    if (ratq_nccl_graph_capture()) { // steps 2, 3 capture the slots' bodies with the collectives, 3 replays one
+        CHECK_MSG(gpu_run(src, &c, &qo, &b, 4, 1, d, 5000, &graph) == 0, "nccl: NCCL run with graphs");
+        CHECK_MSG(graph.params && same_out(&plain, &graph, q.n_params, 4),
+                  "nccl: one rank through NCCL captured in CUDA Graphs differs from the plain run");
+        printf("nccl: 4 steps with the NCCL collectives captured in the step graph == without NCCL (bit-identical)\n");
+    } else
+        printf("nccl: this NCCL cannot capture collectives in a graph (< 2.9.6): graph case not applicable\n");
+    free_out(&plain), free_out(&nccl), free_out(&graph);
     ratq_dist_finalize(d);
     free_batches(&b);
     ratq_qnet_free(&q);
@@ -549,17 +565,13 @@ typedef struct {
     char *log;
 } loop_out;
 
-static int loop_run(const model_src *src, const ratq_dataset *ds, ratq_train_device dev, int64_t stop_after,
-                    int resume, const char *tag, loop_out *o) {
-    ratq_qnet q, t;
-    build_student(src, &q);
-    build_teacher(src, &q, RATQ_TEACHER_INT32, &t);
-    const ratq_quant_options qo = {.k = 4, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
+// The loop's configuration (6 steps).
+static ratq_rat_config loop_cfg(ratq_train_device dev) {
     ratq_rat_config cfg = ratq_rat_config_default();
-    cfg.epochs = 1;
+    cfg.epochs = 2;
     cfg.batch = 16;
     cfg.micro_batch = 8;
-    cfg.limit = 48; // 3 steps
+    cfg.limit = 48; // 3 steps per epoch
     cfg.lr = 0.05;
     cfg.label_smoothing = 0.1f;
     cfg.teacher = RATQ_TEACHER_INT32;
@@ -568,6 +580,17 @@ static int loop_run(const model_src *src, const ratq_dataset *ds, ratq_train_dev
     cfg.seed = 3;
     cfg.device = dev;
     cfg.gpu = g_device;
+    return cfg;
+}
+
+static int loop_run(const model_src *src, const ratq_dataset *ds, ratq_train_device dev, int graphs, int64_t stop_after,
+                    int resume, const char *tag, loop_out *o) {
+    ratq_qnet q, t;
+    build_student(src, &q);
+    build_teacher(src, &q, RATQ_TEACHER_INT32, &t);
+    const ratq_quant_options qo = {.k = 4, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
+    ratq_rat_config cfg = loop_cfg(dev);
+    cfg.cuda_graphs = graphs;
     char logp[600], ckp[600];
     snprintf(logp, sizeof logp, "%s/%s.jsonl", g_dir, tag);
     snprintf(ckp, sizeof ckp, "%s/%s.ckpt", g_dir, tag);
@@ -585,6 +608,53 @@ static int loop_run(const model_src *src, const ratq_dataset *ds, ratq_train_dev
     return rc == 0 && o->log ? 0 : -1;
 }
 
+// The benchmark's path on the loop's data: ratq_rat_cuda_stage / _step by hand, batch t from the input stream
+// (host/data/stream.h, the loop's transform, seed and order), lr from the loop's schedule. Final weights into o->params,
+// losses into loss[6].
+static int bench_path(const model_src *src, const ratq_dataset *ds, loop_out *o, double *loss) {
+    ratq_qnet q, t;
+    build_student(src, &q);
+    build_teacher(src, &q, RATQ_TEACHER_INT32, &t);
+    const ratq_quant_options qo = {.k = 4, .rounding = RATQ_ROUND_SINGLE, .snap = 0};
+    const ratq_rat_config cfg = loop_cfg(RATQ_DEVICE_CUDA);
+    q.opt = qo;
+    ratq_stream_config sc = ratq_stream_config_default();
+    sc.batch = cfg.batch;
+    sc.limit = cfg.limit;
+    sc.seed = cfg.seed;
+    sc.num_workers = 2;
+    sc.tf = ratq_quant_transform(ds, q.resolution); // the loop's transform without --augment
+    sc.alloc = ratq_rat_cuda_host_alloc;
+    sc.free = ratq_rat_cuda_host_free;
+    ratq_stream *s = ratq_stream_create(ds, &sc);
+    const int64_t total = s ? ratq_stream_steps_per_epoch(s) * cfg.epochs : 0;
+    ratq_lr_schedule sched = {.base_lr = cfg.lr, .final_lr = cfg.final_lr, .warmup_init_lr = 0,
+                              .warmup_steps = cfg.warmup_steps, .total_steps = total};
+    ratq_rat_cuda_config g = ratq_rat_cuda_config_from(&cfg);
+    ratq_rat_cuda *tr = s && total == 6 ? ratq_rat_cuda_create(&q, &qo, &t, &g) : NULL;
+    int rc = tr && ratq_stream_start(s, 0, total) == 0 ? 0 : -1;
+    ratq_stream_batch bt[6];
+    for (int64_t k = 0; rc == 0 && k < total; k++) {
+        if (ratq_stream_next(s, &bt[k]) != 1 || bt[k].step != k || ratq_rat_cuda_stage(tr, (int)(k & 1), bt[k].images,
+                                                                                          bt[k].labels) != 0) {
+            rc = -1;
+            break;
+        }
+        ratq_rat_cuda_result r;
+        if (ratq_rat_cuda_step(tr, (int)(k & 1), k, ratq_lr_at(&sched, k), &r) != 0) rc = -1;
+        else loss[k] = r.loss;
+        ratq_stream_release(s, &bt[k]);
+    }
+    if (rc == 0) rc = ratq_rat_cuda_sync_to_host(tr, &q, NULL, NULL);
+    o->params = malloc(q.n_params * sizeof(float));
+    memcpy(o->params, q.params, q.n_params * sizeof(float));
+    ratq_rat_cuda_destroy(tr);
+    ratq_stream_destroy(s);
+    ratq_qnet_free(&q);
+    ratq_qnet_free(&t);
+    return rc;
+}
+
 static void mode_loop(const model_src *src) {
     const int n = 64, res = 32;
     uint64_t st = 77;
@@ -600,34 +670,47 @@ static void mode_loop(const model_src *src) {
     ratq_qnet q0;
     build_student(src, &q0);
     const size_t np = q0.n_params;
-    loop_out cpu = {0}, g1 = {0}, g2 = {0}, half = {0}, rest = {0};
-    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CPU, 0, 0, "cpu", &cpu) == 0, "loop: cpu run");
-    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 0, 0, "gpu1", &g1) == 0, "loop: resident run");
-    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 0, 0, "gpu2", &g2) == 0, "loop: resident rerun");
-    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 1, 0, "gpur", &half) == 0, "loop: resident, stop after 1");
-    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA_RESIDENT, 0, 1, "gpur", &rest) == 0, "loop: resident, resumed");
+    loop_out cpu = {0}, g1 = {0}, g2 = {0}, half = {0}, rest = {0}, eager = {0}, bench = {0};
+    double bl[6] = {0};
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CPU, 1, 3, 0, "cpu", &cpu) == 0, "loop: cpu run, stop after 3");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA, 1, 0, 0, "gpu1", &g1) == 0, "loop: resident run");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA, 1, 0, 0, "gpu2", &g2) == 0, "loop: resident rerun");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA, 1, 3, 0, "gpur", &half) == 0, "loop: resident, stop after 3");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA, 1, 0, 1, "gpur", &rest) == 0, "loop: resident, resumed");
+    CHECK_MSG(loop_run(src, ds, RATQ_DEVICE_CUDA, 0, 0, 0, "gpue", &eager) == 0, "loop: resident, no graphs");
+    CHECK_MSG(bench_path(src, ds, &bench, bl) == 0, "loop: the benchmark's path");
     if (!ratq_test_failures) {
         const double lc = log_loss_at(cpu.log, 0), lg = log_loss_at(g1.log, 0);
         CHECK_MSG(fabs(lg - lc) <= TOL_LOG * fabs(lc), "loop: step 0 loss gpu %.9g cpu %.9g", lg, lc);
         long nonfinite = 0;
-        // the first step's update is compared through the 3-step runs' totals: tolerance of TF32 over 3 steps
-        const double e = rel_l2(g1.params, cpu.params, q0.params, np, &nonfinite);
+        // the update is compared through the first 3 steps' total: tolerance of TF32 over 3 steps
+        const double e = rel_l2(half.params, cpu.params, q0.params, np, &nonfinite);
         CHECK_MSG(nonfinite == 0 && e <= 3 * TOL_UPDATE_TF32, "loop: 3-step weight change rel L2 %.3g (tol %.2g)", e,
                   3 * TOL_UPDATE_TF32);
         CHECK_MSG(!memcmp(g1.params, g2.params, np * sizeof(float)) && !strcmp(g1.log, g2.log),
                   "loop: resident rerun not bit-identical");
         CHECK_MSG(!memcmp(g1.params, rest.params, np * sizeof(float)) && !strcmp(g1.log, rest.log),
                   "loop: stop + resume differs from the straight run");
-        printf("loop: step 0 loss gpu %.9g cpu %.9g; 3-step change rel L2 %.3g; rerun and resume bit-identical\n", lg,
-               lc, e);
+        CHECK_MSG(!memcmp(g1.params, eager.params, np * sizeof(float)) && !strcmp(g1.log, eager.log),
+                  "loop: --no-cuda-graphs differs from graph replay");
+        CHECK_MSG(!memcmp(g1.params, bench.params, np * sizeof(float)), "loop: the loop's weights differ from the "
+                  "benchmark path's (same batches, same learning rates)");
+        for (int k = 0; k < 6; k++) {
+            char txt[64];
+            snprintf(txt, sizeof txt, "%.9g", bl[k]);
+            CHECK_MSG(fabs(log_loss_at(g1.log, k) - atof(txt)) == 0, "loop: step %d: logged loss %.9g, the benchmark "
+                      "path's %s", k, log_loss_at(g1.log, k), txt);
+        }
+        printf("loop: step 0 loss gpu %.9g cpu %.9g; 3-step change rel L2 %.3g; rerun, resume, eager and the benchmark "
+               "path bit-identical\n", lg, lc, e);
     }
-    loop_out *all[5] = {&cpu, &g1, &g2, &half, &rest};
-    for (int i = 0; i < 5; i++) free(all[i]->params), free(all[i]->log);
+    loop_out *all[7] = {&cpu, &g1, &g2, &half, &rest, &eager, &bench};
+    for (int i = 0; i < 7; i++) free(all[i]->params), free(all[i]->log);
     ratq_qnet_free(&q0);
     ratq_data_close(ds);
     free(img);
-    const char *tags[4] = {"cpu", "gpu1", "gpu2", "gpur"};
-    for (int i = 0; i < 4; i++) {
+    const char *tags[5] = {"cpu", "gpu1", "gpu2", "gpur", "gpue"};
+    for (int i = 0; i < 5; i++) {
         char f[700];
         snprintf(f, sizeof f, "%s/%s.jsonl", g_dir, tags[i]);
         unlink(f);
