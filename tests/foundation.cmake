@@ -36,3 +36,10 @@ ratq_bad_vector_test(not_integer not_integer "not_integer.json: field 'input': e
 
 # GPU twin of the output stage (label gpu; exit 77 = skipped without a device).
 ratq_gpu_test(test_requant_cuda SOURCES ${RATQ_TEST_DIR}/gpu/test_requant_cuda.cu)
+
+# The tree's layering (tests/cpu/test_layers.py): folders include only lower stages, no include cycles.
+find_program(RATQ_PYTHON3 python3)
+if(RATQ_PYTHON3)
+  add_test(NAME test_layers COMMAND ${RATQ_PYTHON3} ${RATQ_TEST_DIR}/cpu/test_layers.py ${PROJECT_SOURCE_DIR})
+  set_tests_properties(test_layers PROPERTIES LABELS cpu TIMEOUT 60)
+endif()
